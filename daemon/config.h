@@ -1,0 +1,43 @@
+// berthd's configuration: defaults, overlaid by a TOML file in containerd's key layout, overlaid
+// by command-line flags.
+//
+//   root = "/var/lib/berth"
+//   state = "/run/berth"
+//   [grpc]
+//   address = "/run/berth/berthd.sock"
+//   gid = 0                       # group owning the socket (mode 0660)
+//   max_recv_message_size = 16777216
+//   max_send_message_size = 16777216
+//   [ttrpc]
+//   address = ""                  # default: <grpc address>.ttrpc
+//   [debug]
+//   level = "info"
+#pragma once
+
+#include <string>
+
+#include "common/status.h"
+
+namespace berth::daemon {
+
+struct Config {
+  std::string root = "/var/lib/berth";
+  std::string state = "/run/berth";
+  std::string grpc_address = "/run/berth/berthd.sock";
+  std::string ttrpc_address;  // empty: grpc_address + ".ttrpc"
+  int gid = 0;
+  int max_recv_message_size = 16 << 20;
+  int max_send_message_size = 16 << 20;
+  std::string log_level = "info";
+
+  std::string TtrpcAddress() const { return ttrpc_address.empty() ? grpc_address + ".ttrpc" : ttrpc_address; }
+};
+
+// Parses TOML text into `cfg` (keys absent from the text keep their values). InvalidArgument,
+// naming `source` and the line, for malformed TOML, unknown keys or wrongly typed values.
+Status ParseConfig(std::string_view text, const std::string& source, Config* cfg);
+
+// Loads the file at `path` into `cfg`. NotFound when it does not exist.
+Status LoadConfigFile(const std::string& path, Config* cfg);
+
+}  // namespace berth::daemon

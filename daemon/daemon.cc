@@ -1,0 +1,67 @@
+#include "daemon/daemon.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <thread>
+
+#include "common/fs.h"
+#include "common/log.h"
+
+namespace berth::daemon {
+namespace {
+
+// A random RFC 4122 version 4 UUID from the kernel's random source.
+StatusOr<std::string> NewUuid() {
+  unsigned char b[16];
+  if (getentropy(b, sizeof b) != 0) return ErrnoStatus(errno, "getentropy");
+  b[6] = (b[6] & 0x0f) | 0x40;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  char out[37];
+  snprintf(out, sizeof out, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2],
+           b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+  return std::string(out);
+}
+
+StatusOr<std::string> LoadOrCreateUuid(const std::string& root) {
+  std::string dir = JoinPath(root, "io.containerd.grpc.v1.introspection");
+  std::string path = JoinPath(dir, "uuid");
+  auto existing = ReadFile(path);
+  if (existing.ok() && existing->size() >= 36) return existing->substr(0, 36);
+  if (!existing.ok() && !absl::IsNotFound(existing.status())) return existing.status();
+  RETURN_IF_ERROR(MkdirAll(dir, 0711));
+  ASSIGN_OR_RETURN(std::string uuid, NewUuid());
+  RETURN_IF_ERROR(WriteFileAtomic(path, uuid, 0644));
+  return uuid;
+}
+
+}  // namespace
+
+StatusOr<std::unique_ptr<Daemon>> BuildDaemon(const Config& config) {
+  auto d = std::make_unique<Daemon>();
+  d->config = config;
+  RETURN_IF_ERROR(MkdirAll(config.root, 0711));
+  RETURN_IF_ERROR(MkdirAll(config.state, 0711));
+  ASSIGN_OR_RETURN(d->uuid, LoadOrCreateUuid(config.root));
+
+  unsigned threads = std::max(8u, 4 * std::thread::hardware_concurrency());
+  d->pool = std::make_unique<boost::asio::thread_pool>(threads);
+
+  std::string meta_dir = JoinPath(config.root, "io.containerd.metadata.v1.sqlite");
+  RETURN_IF_ERROR(MkdirAll(meta_dir, 0711));
+  ASSIGN_OR_RETURN(d->db, metadata::Db::Open(JoinPath(meta_dir, "meta.db")));
+  d->namespaces = std::make_unique<metadata::NamespaceStore>(*d->db);
+  d->events = std::make_unique<events::Exchange>();
+
+  d->plugins = {
+      {"io.containerd.grpc.v1", "version", {}},
+      {"io.containerd.grpc.v1", "namespaces", {"io.containerd.metadata.v1"}},
+      {"io.containerd.grpc.v1", "introspection", {}},
+      {"io.containerd.grpc.v1", "healthcheck", {}},
+      {"io.containerd.metadata.v1", "sqlite", {}},
+  };
+  return d;
+}
+
+}  // namespace berth::daemon

@@ -1,0 +1,43 @@
+#include "daemon/server.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+
+#include "common/fs.h"
+#include "common/log.h"
+
+namespace berth::daemon {
+
+Status Server::Start() {
+  const std::string& path = d_.config.grpc_address;
+  RETURN_IF_ERROR(MkdirAll(DirName(path), 0711));
+  // We hold the root lock, so a socket left here is stale.
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) return ErrnoStatus(errno, "remove stale socket " + path);
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort("unix:" + path, grpc::InsecureServerCredentials());
+  builder.SetMaxReceiveMessageSize(d_.config.max_recv_message_size);
+  builder.SetMaxSendMessageSize(d_.config.max_send_message_size);
+  services_ = MakeServices(d_);
+  for (auto& s : services_) builder.RegisterService(s.get());
+  server_ = builder.BuildAndStart();
+  if (!server_) return absl::UnavailableError("cannot serve gRPC on " + path);
+
+  if (::chmod(path.c_str(), 0660) != 0) return ErrnoStatus(errno, "chmod " + path);
+  if (::chown(path.c_str(), 0, static_cast<gid_t>(d_.config.gid)) != 0 && geteuid() == 0)
+    return ErrnoStatus(errno, "chown " + path);
+  BLOG(Info) << "serving gRPC on " << path;
+  return Status();
+}
+
+void Server::Shutdown(int grace_ms) {
+  if (!server_) return;
+  server_->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(grace_ms));
+  server_->Wait();
+  server_.reset();
+}
+
+}  // namespace berth::daemon

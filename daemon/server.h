@@ -1,0 +1,33 @@
+// The gRPC server of berthd on its unix socket: every service from services/registry.cc,
+// containerd's 16 MiB message limits, the standard health service, socket mode 0660 owned by the
+// configured group.
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/impl/codegen/service_type.h>
+
+#include <memory>
+#include <vector>
+
+#include "daemon/daemon.h"
+
+namespace berth::daemon {
+
+// Every gRPC service berthd serves, built over `d`. Adding a service is one line in registry.cc.
+std::vector<std::unique_ptr<grpc::Service>> MakeServices(Daemon& d);
+
+class Server {
+ public:
+  explicit Server(Daemon& d) : d_(d) {}
+  // Binds the socket (replacing a stale one) and starts serving.
+  Status Start();
+  // Stops accepting calls, cancels open streams after `grace_ms` and waits.
+  void Shutdown(int grace_ms);
+
+ private:
+  Daemon& d_;
+  std::vector<std::unique_ptr<grpc::Service>> services_;
+  std::unique_ptr<grpc::Server> server_;
+};
+
+}  // namespace berth::daemon

@@ -1,0 +1,15 @@
+// The one list of gRPC services berthd serves.
+#include "daemon/server.h"
+#include "daemon/services/basic.h"
+
+namespace berth::daemon {
+
+std::vector<std::unique_ptr<grpc::Service>> MakeServices(Daemon& d) {
+  std::vector<std::unique_ptr<grpc::Service>> s;
+  s.push_back(std::make_unique<VersionService>());
+  s.push_back(std::make_unique<IntrospectionService>(d));
+  s.push_back(std::make_unique<NamespacesService>(d));
+  return s;
+}
+
+}  // namespace berth::daemon

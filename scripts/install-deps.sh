@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs every build, test and runtime dependency of berth from Debian 12's archive.
+# Idempotent: packages already present are left alone.
+set -euo pipefail
+
+PACKAGES=(
+  # toolchain
+  build-essential cmake ninja-build pkg-config git
+  # API: gRPC + Protobuf
+  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
+  # core libraries
+  libboost-dev libboost-system-dev libarchive-dev libssl-dev libcurl4-openssl-dev
+  libsqlite3-dev nlohmann-json3-dev libseccomp-dev libcap-dev libtomlplusplus-dev
+  libcli11-dev libsystemd-dev libzstd-dev zlib1g-dev ccache
+  # tests and benchmarks
+  libgtest-dev libgmock-dev libbenchmark-dev
+  # runtime and integration-test peers
+  runc containerd docker-registry skopeo umoci busybox-static
+  util-linux procps e2fsprogs iproute2 psmisc bsdextrautils
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]} == 0)); then
+  echo "install-deps: all ${#PACKAGES[@]} packages present"
+  exit 0
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# policy-rc.d keeps the packaged daemons (containerd, docker-registry) from being started by apt:
+# berth's tests start their own instances on private roots and ports.
+had_policy=0
+[[ -e /usr/sbin/policy-rc.d ]] && had_policy=1
+if ((had_policy == 0)); then
+  printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+  chmod +x /usr/sbin/policy-rc.d
+fi
+trap '((had_policy == 0)) && rm -f /usr/sbin/policy-rc.d' EXIT
+apt-get install -y -qq --no-install-recommends "${missing[@]}"
