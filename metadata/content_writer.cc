@@ -134,7 +134,7 @@ Status NamespacedWriter::Commit(int64_t size, const std::optional<Digest>& expec
     size = offset;
     actual = backend_->CurrentDigest();
     Status s = backend_->Commit(size, expected, labels);
-    if (!s.ok() && !absl::IsAlreadyExists(s)) return Annotate(s, "namespace " + ns_);
+    if (!s.ok() && !absl::IsAlreadyExists(s)) return s;
   }
 
   Status s = store_.db_.Update([&](Tx& tx) -> Status {
