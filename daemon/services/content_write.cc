@@ -129,6 +129,9 @@ class WriteReactor final : public grpc::ServerBidiReactor<ctv1::WriteContentRequ
     total_ = req_.total();
     expected_ = opts.expected;
     ASSIGN_OR_RETURN(writer_, store_->OpenWriter(opts));
+    if (int64_t held = writer_->GetStatus().offset; held > 0) {
+      BLOG(Info) << "resuming ingest " << ref_ << " at offset " << held;
+    }
     return Status();
   }
 
