@@ -61,6 +61,7 @@ StatusOr<std::unique_ptr<Daemon>> BuildDaemon(const Config& config) {
       {"io.containerd.grpc.v1", "healthcheck", {}},
       {"io.containerd.metadata.v1", "sqlite", {}},
   };
+  RETURN_IF_ERROR(BuildSnapshotters(*d));
   return d;
 }
 
