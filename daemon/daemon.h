@@ -8,10 +8,12 @@
 #include <string>
 #include <vector>
 
+#include "content/local_store.h"
 #include "daemon/config.h"
 #include "diff/apply.h"
 #include "events/exchange.h"
 #include "metadata/db.h"
+#include "metadata/content.h"
 #include "metadata/namespaces.h"
 #include "metadata/snapshots.h"
 #include "snapshotter/snapshotter.h"
@@ -34,6 +36,9 @@ struct Daemon {
   std::unique_ptr<metadata::Db> db;
   std::unique_ptr<metadata::NamespaceStore> namespaces;
   std::unique_ptr<events::Exchange> events;
+  // Blobs on disk (<root>/io.containerd.content.v1.content) and their namespaced view.
+  std::unique_ptr<content::LocalStore> local_content;
+  std::unique_ptr<metadata::ContentStore> content;
 
   // Snapshotter backends by name ("overlayfs", "native") and the namespaced stores over them.
   std::map<std::string, std::unique_ptr<snapshotter::Snapshotter>> snapshotter_backends;

@@ -1,7 +1,5 @@
 // Builds the snapshotter backends, their namespaced stores and the diff applier's blob source
 // into the Daemon (called from BuildDaemon).
-#include <fcntl.h>
-
 #include "common/fs.h"
 #include "common/log.h"
 #include "daemon/daemon.h"
@@ -9,6 +7,24 @@
 #include "snapshotter/overlay.h"
 
 namespace berth::daemon {
+namespace {
+
+// Sequential reads over a content ReaderAt.
+class ContentReader final : public diff::Reader {
+ public:
+  explicit ContentReader(std::unique_ptr<content::ReaderAt> ra) : ra_(std::move(ra)) {}
+  StatusOr<size_t> Read(void* buf, size_t n) override {
+    ASSIGN_OR_RETURN(size_t k, ra_->ReadAt(buf, n, offset_));
+    offset_ += static_cast<int64_t>(k);
+    return k;
+  }
+
+ private:
+  std::unique_ptr<content::ReaderAt> ra_;
+  int64_t offset_ = 0;
+};
+
+}  // namespace
 
 Status BuildSnapshotters(Daemon& d) {
   const std::string& root = d.config.root;
@@ -36,17 +52,13 @@ Status BuildSnapshotters(Daemon& d) {
 
   d.diff_temp_dir = JoinPath(d.config.state, "tmpmounts");
   RETURN_IF_ERROR(MkdirAll(d.diff_temp_dir, 0700));
-  if (!d.open_blob) {
-    // Until the content store is wired in: read blobs straight from its on-disk layout.
-    std::string blobs = JoinPath(root, "io.containerd.content.v1.content/blobs/sha256");
-    d.open_blob = [blobs](const std::string&, const Digest& dg) -> StatusOr<std::unique_ptr<diff::Reader>> {
-      std::string path = JoinPath(blobs, dg.hex());
-      int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-      if (fd < 0) {
-        if (errno == ENOENT) return absl::NotFoundError(StrCat("content digest ", dg.str(), ": not found"));
-        return ErrnoStatus(errno, StrCat("open blob ", dg.str()));
-      }
-      return diff::FdReader(fd);
+  if (!d.open_blob && d.content) {
+    // Layer blobs come from the namespaced content store: a blob another namespace holds is
+    // NotFound here, as in containerd.
+    metadata::ContentStore* cs = d.content.get();
+    d.open_blob = [cs](const std::string& ns, const Digest& dg) -> StatusOr<std::unique_ptr<diff::Reader>> {
+      ASSIGN_OR_RETURN(auto ra, cs->Namespaced(ns)->OpenReader(dg));
+      return std::unique_ptr<diff::Reader>(new ContentReader(std::move(ra)));
     };
   }
   return Status();
