@@ -1,5 +1,10 @@
 // Builds the snapshotter backends, their namespaced stores and the diff applier's blob source
 // into the Daemon (called from BuildDaemon).
+#include <dirent.h>
+#include <unistd.h>
+
+#include <cstring>
+
 #include "common/fs.h"
 #include "common/log.h"
 #include "daemon/daemon.h"
@@ -52,6 +57,21 @@ Status BuildSnapshotters(Daemon& d) {
 
   d.diff_temp_dir = JoinPath(d.config.state, "tmpmounts");
   RETURN_IF_ERROR(MkdirAll(d.diff_temp_dir, 0700));
+  // Mount points a crashed Diff/Apply left behind: unmount and remove (never recursively).
+  if (DIR* dir = opendir(d.diff_temp_dir.c_str())) {
+    std::vector<std::string> stale;
+    while (struct dirent* e = readdir(dir)) {
+      std::string n = e->d_name;
+      if (n != "." && n != "..") stale.push_back(JoinPath(d.diff_temp_dir, n));
+    }
+    closedir(dir);
+    for (const auto& p : stale) {
+      Status s = snapshotter::UnmountAll(p);
+      if (!s.ok() || ::rmdir(p.c_str()) != 0) {
+        BLOG(Warn) << "stale diff mount point " << p << " left in place: " << (s.ok() ? strerror(errno) : s.message());
+      }
+    }
+  }
   if (!d.open_blob && d.content) {
     // Layer blobs come from the namespaced content store: a blob another namespace holds is
     // NotFound here, as in containerd.
