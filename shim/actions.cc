@@ -1,6 +1,9 @@
 #include "shim/actions.h"
 
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
@@ -141,6 +144,13 @@ int StartAction(const Flags& flags, const char* self_exe) {
   std::vector<std::string> args = {self_exe, "-namespace", flags.ns, "-id", flags.id,
                                    "-address", flags.address};
   if (flags.debug) args.push_back("-debug");
+  // The server writes one byte on fd 4 once it serves; EOF first means it died.
+  int ready[2];
+  if (::pipe2(ready, O_CLOEXEC) != 0) {
+    std::cerr << "start: pipe: " << std::strerror(errno) << "\n";
+    cleanup();
+    return 1;
+  }
   pid_t pid = ::fork();
   if (pid < 0) {
     std::cerr << "start: fork: " << std::strerror(errno) << "\n";
@@ -158,6 +168,12 @@ int StartAction(const Flags& flags, const char* self_exe) {
     } else {
       ::dup2(lfd, 3);  // dup2 clears FD_CLOEXEC on the new fd
     }
+    if (ready[1] == kReadyFd) {
+      ::fcntl(kReadyFd, F_SETFD, 0);
+    } else {
+      ::dup2(ready[1], kReadyFd);
+    }
+    ::setenv(kReadyEnv, "4", 1);
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -165,7 +181,20 @@ int StartAction(const Flags& flags, const char* self_exe) {
     ::_exit(127);
   }
   ::close(lfd);
+  ::close(ready[1]);
   if (!opts.shim_cgroup.empty()) JoinShimCgroup(opts.shim_cgroup, pid);
+  pollfd pfd{ready[0], POLLIN, 0};
+  char byte = 0;
+  bool ok = ::poll(&pfd, 1, 10000) == 1 && ::read(ready[0], &byte, 1) == 1 && byte == 'R';
+  ::close(ready[0]);
+  if (!ok) {
+    std::cerr << "start: shim server (pid " << pid
+              << ") did not become ready; see the bundle's log\n";
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+    ::unlink(path.c_str());
+    return 1;
+  }
   std::cout << address << std::flush;
   return 0;
 }

@@ -20,6 +20,11 @@ int StartAction(const Flags& flags, const char* self_exe);
 int DeleteAction(const Flags& flags);
 int Serve(const Flags& flags);
 
+// Readiness handshake between `start` and the server it spawns: the server writes 'R' on
+// fd kReadyFd (announced in env kReadyEnv) once it accepts calls; `start` waits up to 10 s.
+inline constexpr int kReadyFd = 4;
+inline constexpr char kReadyEnv[] = "BERTH_SHIM_READY_FD";
+
 // The directory under which "s/<hash>" sockets live (containerd's default state dir).
 inline constexpr char kSocketRoot[] = "/run/containerd";
 

@@ -64,6 +64,12 @@ int Serve(const Flags& flags) {
     return 1;
   }
   (*reaper)->Start();
+  if (const char* fd = std::getenv(kReadyEnv)) {
+    int rfd = std::atoi(fd);
+    (void)!::write(rfd, "R", 1);
+    ::close(rfd);
+    ::unsetenv(kReadyEnv);
+  }
   BLOG(Info) << "serving containerd.task.v2.Task, pid " << ::getpid();
   io.run();
   server.Close();
