@@ -58,6 +58,9 @@ suite() {
   out=$(C tasks ps ${p}d)
   check_eq "$(grep -c '^[0-9]' <<< "$out")" 2 "$rt: ps lists init and exec"
   check_has "$out" "e2" "$rt: ps shows exec id"
+  out=$(script -qec "timeout 30 ctr --address $CD_SOCK -n $CD_NS tasks exec -t --exec-id t1 ${p}d sh -c 'tty; echo exec-tty-ok'" /dev/null < /dev/null 2>&1)
+  check_has "$out" "/dev/pts/" "$rt: exec -t allocates a tty"
+  check_has "$out" "exec-tty-ok" "$rt: exec -t output"
   C tasks pause ${p}d && wait_status ${p}d PAUSED && pass "$rt: pause" || fail "$rt: pause"
   C tasks resume ${p}d && wait_status ${p}d RUNNING && pass "$rt: resume" || fail "$rt: resume"
   out=$(C tasks metrics ${p}d 2>&1); check_has "$out" "memory" "$rt: metrics"
