@@ -12,6 +12,9 @@
 namespace berth::daemon {
 namespace {
 
+// Ingests not written to for this long are removed at start-up (containerd expires them after 24h).
+constexpr int64_t kStaleIngestAge = int64_t{24} * 3600 * 1000000000;
+
 // A random RFC 4122 version 4 UUID from the kernel's random source.
 StatusOr<std::string> NewUuid() {
   unsigned char b[16];
@@ -53,6 +56,12 @@ StatusOr<std::unique_ptr<Daemon>> BuildDaemon(const Config& config) {
   ASSIGN_OR_RETURN(d->db, metadata::Db::Open(JoinPath(meta_dir, "meta.db")));
   d->namespaces = std::make_unique<metadata::NamespaceStore>(*d->db);
   d->events = std::make_unique<events::Exchange>();
+  ASSIGN_OR_RETURN(d->local_content,
+                   content::LocalStore::Open(JoinPath(config.root, "io.containerd.content.v1.content")));
+  d->content = std::make_unique<metadata::ContentStore>(*d->db, *d->local_content);
+  if (auto cleaned = d->content->CleanupIngests(kStaleIngestAge); !cleaned.ok()) {
+    BLOG(Warn) << "clean stale ingests: " << cleaned.status();
+  }
 
   d->plugins = {
       {"io.containerd.grpc.v1", "version", {}},
@@ -61,6 +70,8 @@ StatusOr<std::unique_ptr<Daemon>> BuildDaemon(const Config& config) {
       {"io.containerd.grpc.v1", "healthcheck", {}},
       {"io.containerd.metadata.v1", "sqlite", {}},
   };
+  d->plugins.push_back({"io.containerd.content.v1", "content", {}});
+  d->plugins.push_back({"io.containerd.grpc.v1", "content", {"io.containerd.content.v1", "io.containerd.metadata.v1"}});
   return d;
 }
 

@@ -7,9 +7,11 @@
 #include <string>
 #include <vector>
 
+#include "content/local_store.h"
 #include "daemon/config.h"
 #include "events/exchange.h"
 #include "metadata/db.h"
+#include "metadata/content.h"
 #include "metadata/namespaces.h"
 
 namespace berth::daemon {
@@ -30,6 +32,9 @@ struct Daemon {
   std::unique_ptr<metadata::Db> db;
   std::unique_ptr<metadata::NamespaceStore> namespaces;
   std::unique_ptr<events::Exchange> events;
+  // Blobs on disk (<root>/io.containerd.content.v1.content) and their namespaced view.
+  std::unique_ptr<content::LocalStore> local_content;
+  std::unique_ptr<metadata::ContentStore> content;
 
   std::vector<PluginInfo> plugins;
 };

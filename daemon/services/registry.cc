@@ -1,6 +1,7 @@
 // The one list of gRPC services berthd serves.
 #include "daemon/server.h"
 #include "daemon/services/basic.h"
+#include "daemon/services/content.h"
 
 namespace berth::daemon {
 
@@ -9,6 +10,7 @@ std::vector<std::unique_ptr<grpc::Service>> MakeServices(Daemon& d) {
   s.push_back(std::make_unique<VersionService>());
   s.push_back(std::make_unique<IntrospectionService>(d));
   s.push_back(std::make_unique<NamespacesService>(d));
+  s.push_back(std::make_unique<ContentService>(d));
   return s;
 }
 

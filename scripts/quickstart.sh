@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# From a fresh Debian 12 machine: installs dependencies, builds and installs berth, starts berthd
+# on the default paths (/run/berth/berthd.sock, /var/lib/berth) and shows it working.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[[ $(id -u) -eq 0 ]] || { echo "quickstart: run as root (sudo)" >&2; exit 1; }
+scripts/install-deps.sh
+scripts/build.sh
+cmake --install "${BUILD_DIR:-build}" --prefix /usr/local >/dev/null
+install -D -m 0644 contrib/systemd/berthd.service /etc/systemd/system/berthd.service
+
+SOCK=/run/berth/berthd.sock
+if [[ -d /run/systemd/system ]]; then
+  systemctl daemon-reload
+  systemctl enable berthd >/dev/null 2>&1
+  systemctl restart berthd
+else
+  # No systemd (a container or a minimal VM): run berthd in the background.
+  if [[ -f /run/berth/berthd.pid ]] && kill -0 "$(cat /run/berth/berthd.pid)" 2>/dev/null; then
+    kill "$(cat /run/berth/berthd.pid)"
+    while kill -0 "$(cat /run/berth/berthd.pid)" 2>/dev/null; do sleep 0.1; done
+  fi
+  mkdir -p /run/berth
+  nohup /usr/local/bin/berthd >>/var/log/berthd.log 2>&1 &
+  echo $! >/run/berth/berthd.pid
+fi
+for _ in $(seq 100); do
+  ctr --address "$SOCK" --connect-timeout 1s version >/dev/null 2>&1 && break
+  sleep 0.1
+done
+echo "== berthd is running on $SOCK"
+ctr --address "$SOCK" version 2>/dev/null

@@ -1,0 +1,203 @@
+# Integration-test harness for berth. Source it first thing in a test script:
+#
+#   source "$BERTH_SRC/tests/integration/lib/harness.sh"
+#
+# It gives the test a private temporary directory $T and cleans up everything the test started
+# there when the script exits, pass or fail: berthd, the registry, containerd, shims and runc
+# containers of the test's namespace, mounts under $T, and $T itself.
+#
+# Functions:
+#   require_root, require_cmd CMD...     skip (exit 77) when unmet
+#   start_berthd [ARGS]                  berthd on $T/root, $T/state, $T/berthd.sock; sets ROOT STATE SOCK
+#   stop_berthd / kill_berthd / restart_berthd [ARGS]
+#   bctr ARGS...                         the stock ctr against berthd
+#   start_registry                       Debian's docker-registry on 127.0.0.1:<free port>; sets REGISTRY
+#   build_busybox_layout DIR TAG         an OCI layout with a busybox-static rootfs, tagged TAG
+#   push_busybox_image NAME:TAG          build and push to $REGISTRY/NAME:TAG
+#   fail MSG, assert_eq A B MSG, assert_contains HAYSTACK NEEDLE MSG, assert_not_contains, wait_for CMD...
+set -euo pipefail
+
+: "${BERTH_BIN:?BERTH_BIN must point at <build>/bin (ctest sets it)}"
+: "${BERTH_SRC:?BERTH_SRC must point at the source tree (ctest sets it)}"
+
+T=$(mktemp -d /tmp/berth-it.XXXXXX)
+chmod 0711 "$T"
+# Every ctr call of this test uses its own namespace, so runc state and cgroups do not collide.
+export CONTAINERD_NAMESPACE="bt$$"
+BERTHD_PID=""
+REGISTRY_PID=""
+HARNESS_PIDS=()
+
+log() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
+fail() {
+  log "FAIL: $*"
+  if [[ -f "$T/berthd.log" ]]; then
+    log "---- last lines of berthd.log ----"
+    tail -n 40 "$T/berthd.log" >&2 || true
+  fi
+  exit 1
+}
+skip() {
+  log "SKIP: $*"
+  exit 77
+}
+assert_eq() { [[ "$1" == "$2" ]] || fail "${3:-values differ}: expected [$2], got [$1]"; }
+assert_contains() { [[ "$1" == *"$2"* ]] || fail "${3:-missing text}: [$2] not in [$1]"; }
+assert_not_contains() { [[ "$1" != *"$2"* ]] || fail "${3:-unexpected text}: [$2] found in [$1]"; }
+require_root() { [[ $(id -u) -eq 0 ]] || skip "needs root"; }
+require_cmd() {
+  local c
+  for c in "$@"; do command -v "$c" >/dev/null 2>&1 || skip "needs $c"; done
+}
+# wait_for TIMEOUT_S CMD...: retries CMD every 0.1 s until it succeeds or the timeout passes.
+wait_for() {
+  local timeout=$1
+  shift
+  local end=$((SECONDS + timeout))
+  until "$@" >/dev/null 2>&1; do
+    ((SECONDS < end)) || return 1
+    sleep 0.1
+  done
+}
+
+bctr() { ctr --address "$SOCK" "$@"; }
+
+start_berthd() {
+  ROOT="$T/root"
+  STATE="$T/state"
+  SOCK="$T/berthd.sock"
+  mkdir -p "$ROOT" "$STATE"
+  "$BERTH_BIN/berthd" --root "$ROOT" --state "$STATE" --address "$SOCK" --log-level debug "$@" \
+    >>"$T/berthd.log" 2>&1 &
+  BERTHD_PID=$!
+  if ! wait_for 30 ctr --address "$SOCK" --connect-timeout 1s version; then
+    fail "berthd did not become ready"
+  fi
+  kill -0 "$BERTHD_PID" 2>/dev/null || fail "berthd exited at start"
+}
+
+stop_berthd() {
+  [[ -n "$BERTHD_PID" ]] || return 0
+  kill -TERM "$BERTHD_PID" 2>/dev/null || true
+  wait "$BERTHD_PID" 2>/dev/null || true
+  BERTHD_PID=""
+}
+
+kill_berthd() {
+  [[ -n "$BERTHD_PID" ]] || return 0
+  kill -KILL "$BERTHD_PID" 2>/dev/null || true
+  wait "$BERTHD_PID" 2>/dev/null || true
+  BERTHD_PID=""
+}
+
+restart_berthd() {
+  stop_berthd
+  start_berthd "$@"
+}
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+start_registry() {
+  require_cmd docker-registry
+  local port
+  port=$(free_port)
+  mkdir -p "$T/registry"
+  cat >"$T/registry.yml" <<YML
+version: 0.1
+log:
+  level: error
+  accesslog:
+    disabled: true
+storage:
+  filesystem:
+    rootdirectory: $T/registry
+  delete:
+    enabled: true
+http:
+  addr: 127.0.0.1:$port
+YML
+  docker-registry serve "$T/registry.yml" >>"$T/registry.log" 2>&1 &
+  REGISTRY_PID=$!
+  REGISTRY="127.0.0.1:$port"
+  wait_for 30 curl -fsS "http://$REGISTRY/v2/" || fail "registry did not start"
+}
+
+# build_busybox_layout DIR TAG: an OCI image layout at DIR whose TAG is a one-layer busybox-static
+# image (applet symlinks in /bin, /etc/passwd and /etc/group, Cmd ["sh"]).
+build_busybox_layout() {
+  require_cmd umoci busybox
+  local dir=$1 tag=$2 work
+  work=$(mktemp -d "$T/bb.XXXXXX")
+  [[ -d "$dir" ]] || umoci init --layout "$dir"
+  umoci new --image "$dir:$tag"
+  umoci unpack --image "$dir:$tag" "$work/bundle" >/dev/null
+  local rootfs="$work/bundle/rootfs"
+  mkdir -p "$rootfs/bin" "$rootfs/etc" "$rootfs/tmp" "$rootfs/proc" "$rootfs/sys" "$rootfs/dev" "$rootfs/root"
+  cp "$(command -v busybox)" "$rootfs/bin/busybox"
+  local applet
+  for applet in $("$rootfs/bin/busybox" --list); do
+    [[ -e "$rootfs/bin/$applet" ]] || ln -s busybox "$rootfs/bin/$applet"
+  done
+  printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n' >"$rootfs/etc/passwd"
+  printf 'root:x:0:\nnogroup:x:65534:\n' >"$rootfs/etc/group"
+  chmod 1777 "$rootfs/tmp"
+  umoci repack --image "$dir:$tag" "$work/bundle" >/dev/null
+  umoci config --image "$dir:$tag" --config.cmd sh --config.env PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+    --config.workingdir / >/dev/null
+  rm -rf "$work"
+}
+
+# push_busybox_image NAME:TAG -> $REGISTRY/NAME:TAG
+push_busybox_image() {
+  require_cmd skopeo
+  [[ -n "${REGISTRY:-}" ]] || start_registry
+  local ref=$1 layout="$T/oci-busybox"
+  [[ -d "$layout" ]] || build_busybox_layout "$layout" latest
+  skopeo copy --quiet --dest-tls-verify=false "oci:$layout:latest" "docker://$REGISTRY/$ref" >/dev/null
+}
+
+harness_cleanup() {
+  local rc=$?
+  set +e
+  # Containers of this test's namespace, whoever started them.
+  local rroot
+  for rroot in "/run/containerd/runc/$CONTAINERD_NAMESPACE" "$T/runc"; do
+    if [[ -d "$rroot" ]]; then
+      local id
+      for id in $(runc --root "$rroot" list -q 2>/dev/null); do
+        runc --root "$rroot" kill "$id" KILL >/dev/null 2>&1
+        runc --root "$rroot" delete -f "$id" >/dev/null 2>&1
+      done
+      rm -rf "$rroot"
+    fi
+  done
+  # Shims and anything else running with a working directory inside $T.
+  local p cwd
+  for p in /proc/[0-9]*; do
+    cwd=$(readlink "$p/cwd" 2>/dev/null) || continue
+    [[ "$cwd" == "$T"* ]] && kill -KILL "${p#/proc/}" 2>/dev/null
+  done
+  [[ -n "$BERTHD_PID" ]] && kill -KILL "$BERTHD_PID" 2>/dev/null
+  [[ -n "$REGISTRY_PID" ]] && kill -KILL "$REGISTRY_PID" 2>/dev/null
+  local pid
+  for pid in "${HARNESS_PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null; done
+  wait 2>/dev/null
+  # Mounts under $T, deepest first.
+  local m
+  for m in $(awk -v t="$T" '$5 ~ "^"t {print $5}' /proc/self/mountinfo | sort -r); do
+    umount -l "$m" 2>/dev/null
+  done
+  # cgroups of this namespace (runc leaves /<ns> parents behind, as containerd does).
+  for m in /sys/fs/cgroup/*/"$CONTAINERD_NAMESPACE" /sys/fs/cgroup/"$CONTAINERD_NAMESPACE"; do
+    [[ -d "$m" ]] && find "$m" -depth -type d -exec rmdir {} \; 2>/dev/null
+  done
+  if [[ $rc -ne 0 && $rc -ne 77 && -n "${BERTH_KEEP_FAILED:-}" ]]; then
+    log "keeping $T for inspection"
+  else
+    rm -rf "$T"
+  fi
+  exit $rc
+}
+trap harness_cleanup EXIT
