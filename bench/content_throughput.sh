@@ -11,7 +11,11 @@ SIZE_MIB=${1:-1024}
 bench_loopfs 8
 say "generating ${SIZE_MIB} MiB of random data"
 head -c $((SIZE_MIB << 20)) /dev/urandom >"$B/blob"
-DIGEST="sha256:$(sha256sum "$B/blob" | cut -d' ' -f1)"
+# fresh_blob TAG: makes the blob unique (first bytes = TAG) so every run writes a new blob all the way.
+fresh_blob() {
+  printf '%-16s' "$1" | dd of="$B/blob" conv=notrunc status=none
+  DIGEST="sha256:$(sha256sum "$B/blob" | cut -d' ' -f1)"
+}
 
 # run_one NAME SOCK PID: prints "ingest_ms read_ms" on stdout; memory figures to stderr.
 run_one() {
@@ -50,14 +54,16 @@ bench_start_berthd "$FS/berth"
 have_containerd=0
 bench_start_containerd "$FS/containerd" && have_containerd=1 || say "containerd not installed: berth figures only"
 
-# Rounds alternate the order (a fresh loop filesystem still initialises itself in the
-# background at first); the blob is removed between rounds so every ingest writes it anew.
+# Rounds alternate the order (a fresh loop filesystem still initialises itself in the background
+# at first). Every run ingests a blob never seen before (containerd deletes bytes only at its
+# next garbage collection, and would otherwise share the old ones without a write).
 ROUNDS=${ROUNDS:-2}
 b_ing=(); b_read=(); c_ing=(); c_read=()
 for round in $(seq "$ROUNDS"); do
   order="berth containerd"
   ((round % 2 == 0)) && order="containerd berth"
   for who in $order; do
+    fresh_blob "$who-$round"
     if [[ $who == berth ]]; then
       read -r i r < <(run_one berth "$BERTH_SOCK" "$BERTHD_PID")
       b_ing+=("$i"); b_read+=("$r")
@@ -67,7 +73,6 @@ for round in $(seq "$ROUNDS"); do
       c_ing+=("$i"); c_read+=("$r")
       ctr -a "$CTRD_SOCK" content rm "$DIGEST" >/dev/null
     fi
-    sleep 2  # let containerd's garbage collector remove the bytes before the next run
   done
   say "round $round: berth ${b_ing[-1]}/${b_read[-1]} ms${c_ing:+, containerd ${c_ing[-1]}/${c_read[-1]} ms} (ingest/read)"
 done
