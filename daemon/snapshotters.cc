@@ -34,12 +34,14 @@ class ContentReader final : public diff::Reader {
 Status BuildSnapshotters(Daemon& d) {
   const std::string& root = d.config.root;
   if (snapshotter::OverlaySupported()) {
-    ASSIGN_OR_RETURN(auto ovl, snapshotter::OverlaySnapshotter::Open(JoinPath(root, "io.containerd.snapshotter.v1.overlayfs")));
+    ASSIGN_OR_RETURN(auto ovl,
+                     snapshotter::OverlaySnapshotter::Open(JoinPath(root, "io.containerd.snapshotter.v1.overlayfs")));
     d.snapshotter_backends["overlayfs"] = std::move(ovl);
   } else {
     BLOG(Warn) << "overlayfs is not available: only the native snapshotter is loaded";
   }
-  ASSIGN_OR_RETURN(auto native, snapshotter::NativeSnapshotter::Open(JoinPath(root, "io.containerd.snapshotter.v1.native")));
+  ASSIGN_OR_RETURN(auto native,
+                   snapshotter::NativeSnapshotter::Open(JoinPath(root, "io.containerd.snapshotter.v1.native")));
   d.snapshotter_backends["native"] = std::move(native);
   for (auto& [name, backend] : d.snapshotter_backends) {
     auto store = std::make_unique<metadata::SnapshotStore>(*d.db, name, *backend);
