@@ -232,6 +232,8 @@ StatusOr<task::DeleteResponse> TaskService::Delete(const task::DeleteRequest& r)
     }
   }
   RETURN_IF_ERROR(p->SetState(ProcState::kDeleted));
+  for (auto& w : p->waiters) w(absl::NotFoundError(StrCat(p->name(), ": deleted before it exited")));
+  p->waiters.clear();
   task::DeleteResponse resp;
   resp.set_pid(static_cast<uint32_t>(p->pid));
   resp.set_exit_status(p->exit_status);

@@ -83,7 +83,7 @@ cd_cleanup() {
     ls /run/containerd/s 2>/dev/null | sort > "$CD_DIR/sockets.after"
     comm -13 "$CD_DIR/sockets.before" "$CD_DIR/sockets.after" |
       while read -r s; do rm -f "/run/containerd/s/$s"; done
-    rm -rf "/run/containerd/runc/$CD_NS" /run/containerd/fifo/berthtest-$$ 2>/dev/null
+    rm -rf "/run/containerd/runc/$CD_NS" 2>/dev/null
     find /sys/fs/cgroup -depth -type d -path "*/$CD_NS*" -exec rmdir {} \; 2>/dev/null
     rm -rf "$CD_DIR"
   fi
