@@ -42,6 +42,11 @@ suite() {
   check_has "$out" "20000" "$rt: large output flushed"
   check_has "$out" "err" "$rt: stderr"
 
+  # Out of memory under a 32 MiB limit -> killed (137) and /tasks/oom.
+  C run --rm --memory-limit 33554432 --runtime "$rt" "$CD_IMAGE" ${p}oom \
+    sh -c 'a=$(yes aaaaaaaaaaaaaaaa | head -c 300000000); echo survived' > /dev/null
+  check_eq "$?" 137 "$rt: OOM-killed task exits 137"
+
   # Killed with SIGKILL -> 137.
   C run --rm --runtime "$rt" "$CD_IMAGE" ${p}kill sleep 1000 & local bg=$!
   wait_status ${p}kill RUNNING || fail "$rt: ${p}kill never RUNNING"
@@ -112,7 +117,7 @@ done
 sleep 0.5; kill $EV 2>/dev/null
 ev=$(cat "$CD_DIR/events.log")
 for topic in /tasks/create /tasks/start /tasks/exec-added /tasks/exec-started /tasks/exit \
-             /tasks/delete /tasks/paused /tasks/resumed; do
+             /tasks/delete /tasks/paused /tasks/resumed /tasks/oom; do
   # Events sent by our shim: its container ids start with "b".
   grep -q -- "$topic {\"container_id\":\"b" <<< "$ev" && pass "events: $topic" ||
     fail "events: $topic missing"
