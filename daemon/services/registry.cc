@@ -2,6 +2,8 @@
 #include "daemon/server.h"
 #include "daemon/services/basic.h"
 #include "daemon/services/content.h"
+#include "daemon/services/diff.h"
+#include "daemon/services/snapshots.h"
 
 namespace berth::daemon {
 
@@ -11,6 +13,8 @@ std::vector<std::unique_ptr<grpc::Service>> MakeServices(Daemon& d) {
   s.push_back(std::make_unique<IntrospectionService>(d));
   s.push_back(std::make_unique<NamespacesService>(d));
   s.push_back(std::make_unique<ContentService>(d));
+  s.push_back(std::make_unique<SnapshotsService>(d));
+  s.push_back(std::make_unique<DiffService>(d));
   return s;
 }
 
