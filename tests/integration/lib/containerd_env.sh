@@ -91,5 +91,6 @@ cd_cleanup() {
     find /sys/fs/cgroup -depth -type d -path "*/$CD_NS*" -exec rmdir {} \; 2>/dev/null
     rm -rf "$CD_DIR"
   fi
+  CD_DIR="" CD_SOCK="" CD_PID=""  # idempotent: the EXIT trap may run it again
   return $rc
 }
