@@ -173,6 +173,9 @@ int StartAction(const Flags& flags, const char* self_exe) {
     } else {
       ::dup2(ready[1], kReadyFd);
     }
+    // Nothing else from the caller (containerd hands its own inherited fds down) reaches the
+    // long-lived server.
+    for (int fd = kReadyFd + 1; fd < 1024; fd++) ::close(fd);
     ::setenv(kReadyEnv, "4", 1);
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());

@@ -152,6 +152,7 @@ Status ProcessIO::Started() {
     ::unlink(console_path_.c_str());
     ::rmdir(console_dir_.c_str());
     console_dir_.clear();
+    if (pending_size_) RETURN_IF_ERROR(Resize(pending_size_->first, pending_size_->second));
     if (stdin_fifo_) {
       UniqueFd master_w(::fcntl(master_.get(), F_DUPFD_CLOEXEC, 0));
       in_pump_ = std::make_shared<Pump>(io_, std::move(stdin_fifo_), std::move(master_w), false,
@@ -188,7 +189,12 @@ Status ProcessIO::Started() {
 void ProcessIO::CloseStdin() { stdin_keepalive_.Reset(); }
 
 Status ProcessIO::Resize(uint32_t width, uint32_t height) {
-  if (!master_) return absl::FailedPreconditionError("process has no terminal");
+  if (!cfg_.terminal) return absl::FailedPreconditionError("process has no terminal");
+  if (!master_) {
+    // Not started yet: applied when the pty master arrives.
+    pending_size_ = {width, height};
+    return absl::OkStatus();
+  }
   winsize ws{};
   ws.ws_col = static_cast<unsigned short>(width);
   ws.ws_row = static_cast<unsigned short>(height);

@@ -18,6 +18,8 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
+#include <utility>
 #include <string>
 
 #include <boost/asio/io_context.hpp>
@@ -53,7 +55,8 @@ class ProcessIO {
   Status Started();
   // Drops the stdin keepalive: the stdin copy ends once the client's writer is gone.
   void CloseStdin();
-  // TIOCSWINSZ on the pty master. FailedPrecondition without a terminal.
+  // TIOCSWINSZ on the pty master (remembered until the master arrives). FailedPrecondition
+  // without a terminal.
   Status Resize(uint32_t width, uint32_t height);
   // Runs `done` once all output copies finished, or after `bound`, whichever is first.
   void WhenDrained(std::chrono::milliseconds bound, std::function<void()> done);
@@ -75,6 +78,7 @@ class ProcessIO {
   // Terminal.
   std::string console_dir_, console_path_;
   UniqueFd console_listener_, master_;
+  std::optional<std::pair<uint32_t, uint32_t>> pending_size_;
   std::shared_ptr<Pump> in_pump_, out_pump_, err_pump_;
   int active_outputs_ = 0;
   std::vector<std::function<void()>> drained_;

@@ -127,6 +127,14 @@ StatusOr<task::CreateTaskResponse> TaskService::Create(const task::CreateTaskReq
   }
   init_ = std::move(p);
   Track(init_.get(), *pid);
+  oom_ = std::make_unique<OomWatcher>(io_, [this] {
+    containerd::events::TaskOOM ev;
+    ev.set_container_id(cfg_.id);
+    Publish("/tasks/oom", "containerd.events.TaskOOM", ev);
+  });
+  if (Status st = oom_->Watch(*pid); !st.ok()) {
+    BLOG(Debug) << "no OOM events: " << st;
+  }
 
   containerd::events::TaskCreate ev;
   ev.set_container_id(cfg_.id);
@@ -232,6 +240,8 @@ StatusOr<task::DeleteResponse> TaskService::Delete(const task::DeleteRequest& r)
     }
   }
   RETURN_IF_ERROR(p->SetState(ProcState::kDeleted));
+  for (auto& w : p->waiters) w(absl::NotFoundError(StrCat(p->name(), ": deleted before it exited")));
+  p->waiters.clear();
   task::DeleteResponse resp;
   resp.set_pid(static_cast<uint32_t>(p->pid));
   resp.set_exit_status(p->exit_status);
@@ -245,6 +255,7 @@ StatusOr<task::DeleteResponse> TaskService::Delete(const task::DeleteRequest& r)
     Publish("/tasks/delete", "containerd.events.TaskDelete", ev);
     execs_.clear();
     init_.reset();
+    oom_.reset();
   } else {
     execs_.erase(r.exec_id());
   }

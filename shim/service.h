@@ -26,6 +26,7 @@
 #include "containerd/runtime/v2/task/shim.pb.h"
 #include "google/protobuf/empty.pb.h"
 #include "shim/events.h"
+#include "shim/oom.h"
 #include "shim/process.h"
 #include "shim/runc.h"
 #include "ttrpc/server.h"
@@ -105,6 +106,7 @@ class TaskService {
   std::map<std::string, std::unique_ptr<Process>> execs_;
   std::map<int, int> early_exits_;  // pid -> exit code, reaped before Track()
   bool rootfs_mounted_ = false;
+  std::unique_ptr<OomWatcher> oom_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

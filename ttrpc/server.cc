@@ -1,5 +1,6 @@
 #include "ttrpc/server.h"
 
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -215,6 +216,7 @@ Status Server::Listen(const std::string& path) {
 }
 
 Status Server::Serve(int listen_fd) {
+  ::fcntl(listen_fd, F_SETFD, FD_CLOEXEC);
   acceptor_ = std::make_unique<stream::acceptor>(io_);
   boost::system::error_code ec;
   acceptor_->assign(stream(), listen_fd, ec);
@@ -236,6 +238,8 @@ void Server::Accept() {
       Accept();
       return;
     }
+    // Asio accepts without SOCK_CLOEXEC: keep the connection out of spawned children (runc).
+    ::fcntl(sock.native_handle(), F_SETFD, FD_CLOEXEC);
     ucred cred{};
     socklen_t len = sizeof(cred);
     if (::getsockopt(sock.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 ||

@@ -42,6 +42,11 @@ suite() {
   check_has "$out" "20000" "$rt: large output flushed"
   check_has "$out" "err" "$rt: stderr"
 
+  # Out of memory under a 32 MiB limit -> killed (137) and /tasks/oom.
+  C run --rm --memory-limit 33554432 --runtime "$rt" "$CD_IMAGE" ${p}oom \
+    sh -c 'a=$(yes aaaaaaaaaaaaaaaa | head -c 300000000); echo survived' > /dev/null
+  check_eq "$?" 137 "$rt: OOM-killed task exits 137"
+
   # Killed with SIGKILL -> 137.
   C run --rm --runtime "$rt" "$CD_IMAGE" ${p}kill sleep 1000 & local bg=$!
   wait_status ${p}kill RUNNING || fail "$rt: ${p}kill never RUNNING"
@@ -54,7 +59,7 @@ suite() {
   out=$(C tasks exec --exec-id e1 ${p}d sh -c 'echo from-exec; exit 5' 2>&1); local erc=$?
   check_eq "$out" "from-exec" "$rt: exec output"
   check_eq "$erc" 5 "$rt: exec exit code"
-  C tasks exec -d --exec-id e2 ${p}d sleep 500
+  C tasks exec -d --fifo-dir "$CD_DIR/fifo" --exec-id e2 ${p}d sleep 500
   out=$(C tasks ps ${p}d)
   check_eq "$(grep -c '^[0-9]' <<< "$out")" 2 "$rt: ps lists init and exec"
   check_has "$out" "e2" "$rt: ps shows exec id"
@@ -77,7 +82,7 @@ suite() {
 
 shim_crash() {
   echo "=== shim SIGKILL"
-  C run -d --runtime io.containerd.berth.v2 "$CD_IMAGE" crash sleep 1000 > /dev/null
+  C run -d --fifo-dir "$CD_DIR/fifo" --runtime io.containerd.berth.v2 "$CD_IMAGE" crash sleep 1000 > /dev/null
   wait_status crash RUNNING || fail "crash: never RUNNING"
   local bundle="$CD_DIR/state/io.containerd.runtime.v2.task/$CD_NS/crash"
   [ -d "$bundle" ] || fail "crash: no bundle at $bundle"
@@ -100,14 +105,19 @@ shim_crash() {
 
 cd_start || { echo "cannot start containerd"; exit 1; }
 cd_import_busybox || { echo "cannot import busybox"; exit 1; }
-C events > "$CD_DIR/events.log" 2>&1 & EV=$!
+ctr --address "$CD_SOCK" -n "$CD_NS" events > "$CD_DIR/events.log" 2>&1 & EV=$!
 suite io.containerd.berth.v2 b
 suite io.containerd.runc.v2 r
 shim_crash
+# containerd publishes the dead shim's /tasks/exit after its cleanup: give it time.
+for _ in $(seq 100); do
+  grep -- "/tasks/exit" "$CD_DIR/events.log" | grep -q crash && break
+  sleep 0.1
+done
 sleep 0.5; kill $EV 2>/dev/null
 ev=$(cat "$CD_DIR/events.log")
 for topic in /tasks/create /tasks/start /tasks/exec-added /tasks/exec-started /tasks/exit \
-             /tasks/delete /tasks/paused /tasks/resumed; do
+             /tasks/delete /tasks/paused /tasks/resumed /tasks/oom; do
   # Events sent by our shim: its container ids start with "b".
   grep -q -- "$topic {\"container_id\":\"b" <<< "$ev" && pass "events: $topic" ||
     fail "events: $topic missing"

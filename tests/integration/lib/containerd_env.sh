@@ -81,11 +81,16 @@ cd_cleanup() {
     grep -o " /run/containerd/io.containerd.runtime.v2.task/$CD_NS/[^ ]*" /proc/mounts |
       while read -r m; do umount -l "$m"; done
     ls /run/containerd/s 2>/dev/null | sort > "$CD_DIR/sockets.after"
-    comm -13 "$CD_DIR/sockets.before" "$CD_DIR/sockets.after" |
-      while read -r s; do rm -f "/run/containerd/s/$s"; done
-    rm -rf "/run/containerd/runc/$CD_NS" /run/containerd/fifo/berthtest-$$ 2>/dev/null
+    # Sockets that appeared during the run and that nobody serves any more (other tests'
+    # live shims are left alone).
+    comm -13 "$CD_DIR/sockets.before" "$CD_DIR/sockets.after" | while read -r s; do
+      python3 -c 'import socket,sys; socket.socket(socket.AF_UNIX).connect(sys.argv[1])' \
+        "/run/containerd/s/$s" 2> /dev/null || rm -f "/run/containerd/s/$s"
+    done
+    rm -rf "/run/containerd/runc/$CD_NS" 2>/dev/null
     find /sys/fs/cgroup -depth -type d -path "*/$CD_NS*" -exec rmdir {} \; 2>/dev/null
     rm -rf "$CD_DIR"
   fi
+  CD_DIR="" CD_SOCK="" CD_PID=""  # idempotent: the EXIT trap may run it again
   return $rc
 }
