@@ -124,36 +124,16 @@ YML
   wait_for 30 curl -fsS "http://$REGISTRY/v2/" || fail "registry did not start"
 }
 
-# build_busybox_layout DIR TAG: an OCI image layout at DIR whose TAG is a one-layer busybox-static
-# image (applet symlinks in /bin, /etc/passwd and /etc/group, Cmd ["sh"]).
-build_busybox_layout() {
-  require_cmd umoci busybox
-  local dir=$1 tag=$2 work
-  work=$(mktemp -d "$T/bb.XXXXXX")
-  [[ -d "$dir" ]] || umoci init --layout "$dir"
-  umoci new --image "$dir:$tag"
-  umoci unpack --image "$dir:$tag" "$work/bundle" >/dev/null
-  local rootfs="$work/bundle/rootfs"
-  mkdir -p "$rootfs/bin" "$rootfs/etc" "$rootfs/tmp" "$rootfs/proc" "$rootfs/sys" "$rootfs/dev" "$rootfs/root"
-  cp "$(command -v busybox)" "$rootfs/bin/busybox"
-  local applet
-  for applet in $("$rootfs/bin/busybox" --list); do
-    [[ -e "$rootfs/bin/$applet" ]] || ln -s busybox "$rootfs/bin/$applet"
-  done
-  printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n' >"$rootfs/etc/passwd"
-  printf 'root:x:0:\nnogroup:x:65534:\n' >"$rootfs/etc/group"
-  chmod 1777 "$rootfs/tmp"
-  umoci repack --image "$dir:$tag" "$work/bundle" >/dev/null
-  umoci config --image "$dir:$tag" --config.cmd sh --config.env PATH=/usr/sbin:/usr/bin:/sbin:/bin \
-    --config.workingdir / >/dev/null
-  rm -rf "$work"
-}
+# build_busybox_layout DIR TAG: shared with the quick start (scripts/lib/busybox_image.sh).
+source "$BERTH_SRC/scripts/lib/busybox_image.sh"
+require_busybox_tools() { require_cmd umoci busybox; }
 
 # push_busybox_image NAME:TAG -> $REGISTRY/NAME:TAG
 push_busybox_image() {
   require_cmd skopeo
   [[ -n "${REGISTRY:-}" ]] || start_registry
   local ref=$1 layout="$T/oci-busybox"
+  require_busybox_tools
   [[ -d "$layout" ]] || build_busybox_layout "$layout" latest
   skopeo copy --quiet --dest-tls-verify=false "oci:$layout:latest" "docker://$REGISTRY/$ref" >/dev/null
 }
