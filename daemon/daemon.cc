@@ -53,6 +53,7 @@ StatusOr<std::unique_ptr<Daemon>> BuildDaemon(const Config& config) {
   ASSIGN_OR_RETURN(d->db, metadata::Db::Open(JoinPath(meta_dir, "meta.db")));
   d->namespaces = std::make_unique<metadata::NamespaceStore>(*d->db);
   d->events = std::make_unique<events::Exchange>();
+  d->containers = std::make_unique<metadata::ContainerStore>(*d->db);
 
   d->plugins = {
       {"io.containerd.grpc.v1", "version", {}},
@@ -60,6 +61,8 @@ StatusOr<std::unique_ptr<Daemon>> BuildDaemon(const Config& config) {
       {"io.containerd.grpc.v1", "introspection", {}},
       {"io.containerd.grpc.v1", "healthcheck", {}},
       {"io.containerd.metadata.v1", "sqlite", {}},
+      {"io.containerd.grpc.v1", "containers", {"io.containerd.metadata.v1"}},
+      {"io.containerd.grpc.v1", "events", {}},
   };
   return d;
 }

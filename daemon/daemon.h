@@ -9,6 +9,7 @@
 
 #include "daemon/config.h"
 #include "events/exchange.h"
+#include "metadata/containers.h"
 #include "metadata/db.h"
 #include "metadata/namespaces.h"
 
@@ -30,6 +31,7 @@ struct Daemon {
   std::unique_ptr<metadata::Db> db;
   std::unique_ptr<metadata::NamespaceStore> namespaces;
   std::unique_ptr<events::Exchange> events;
+  std::unique_ptr<metadata::ContainerStore> containers;
 
   std::vector<PluginInfo> plugins;
 };

@@ -1,6 +1,8 @@
 // The one list of gRPC services berthd serves.
 #include "daemon/server.h"
 #include "daemon/services/basic.h"
+#include "daemon/services/containers.h"
+#include "daemon/services/events.h"
 
 namespace berth::daemon {
 
@@ -9,6 +11,8 @@ std::vector<std::unique_ptr<grpc::Service>> MakeServices(Daemon& d) {
   s.push_back(std::make_unique<VersionService>());
   s.push_back(std::make_unique<IntrospectionService>(d));
   s.push_back(std::make_unique<NamespacesService>(d));
+  s.push_back(std::make_unique<ContainersService>(d));
+  s.push_back(std::make_unique<EventsService>(d));
   return s;
 }
 
