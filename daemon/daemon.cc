@@ -8,6 +8,7 @@
 
 #include "common/fs.h"
 #include "common/log.h"
+#include "daemon/publish.h"
 
 namespace berth::daemon {
 namespace {
@@ -55,6 +56,26 @@ StatusOr<std::unique_ptr<Daemon>> BuildDaemon(const Config& config) {
   d->events = std::make_unique<events::Exchange>();
   d->containers = std::make_unique<metadata::ContainerStore>(*d->db);
 
+  d->ttrpc_events = std::make_unique<TtrpcEventsServer>(*d->events);
+  RETURN_IF_ERROR(Annotate(d->ttrpc_events->Start(config.TtrpcAddress()), "ttrpc events server"));
+  runtime::TaskManagerOptions topts;
+  topts.root = config.root;
+  topts.state = config.state;
+  topts.env.grpc_address = config.grpc_address;
+  topts.env.ttrpc_address = config.TtrpcAddress();
+  char self[4096];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  topts.env.self_exe = n > 0 ? std::string(self, static_cast<size_t>(n)) : "berthd";
+  events::Exchange* ex = d->events.get();
+  boost::asio::thread_pool* pool = d->pool.get();
+  d->tasks = std::make_unique<runtime::TaskManager>(
+      std::move(topts),
+      [ex](const std::string& ns, const std::string& topic, const google::protobuf::Message& ev) {
+        PublishEvent(*ex, ns, topic, ev);
+      },
+      [pool](std::function<void()> fn) { boost::asio::post(*pool, std::move(fn)); });
+  d->tasks->LoadExisting();
+
   d->plugins = {
       {"io.containerd.grpc.v1", "version", {}},
       {"io.containerd.grpc.v1", "namespaces", {"io.containerd.metadata.v1"}},
@@ -63,6 +84,8 @@ StatusOr<std::unique_ptr<Daemon>> BuildDaemon(const Config& config) {
       {"io.containerd.metadata.v1", "sqlite", {}},
       {"io.containerd.grpc.v1", "containers", {"io.containerd.metadata.v1"}},
       {"io.containerd.grpc.v1", "events", {}},
+      {"io.containerd.grpc.v1", "tasks", {"io.containerd.runtime.v2"}},
+      {"io.containerd.runtime.v2", "task", {"io.containerd.metadata.v1"}},
   };
   return d;
 }

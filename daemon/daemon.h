@@ -8,10 +8,12 @@
 #include <vector>
 
 #include "daemon/config.h"
+#include "daemon/ttrpc_events.h"
 #include "events/exchange.h"
 #include "metadata/containers.h"
 #include "metadata/db.h"
 #include "metadata/namespaces.h"
+#include "runtime/task_manager.h"
 
 namespace berth::daemon {
 
@@ -32,6 +34,9 @@ struct Daemon {
   std::unique_ptr<metadata::NamespaceStore> namespaces;
   std::unique_ptr<events::Exchange> events;
   std::unique_ptr<metadata::ContainerStore> containers;
+  // ttrpc endpoint for shims' Events/Forward; then the task manager (reconnects shims at start).
+  std::unique_ptr<TtrpcEventsServer> ttrpc_events;
+  std::unique_ptr<runtime::TaskManager> tasks;
 
   std::vector<PluginInfo> plugins;
 };

@@ -3,6 +3,7 @@
 #include "daemon/services/basic.h"
 #include "daemon/services/containers.h"
 #include "daemon/services/events.h"
+#include "daemon/services/tasks.h"
 
 namespace berth::daemon {
 
@@ -13,6 +14,7 @@ std::vector<std::unique_ptr<grpc::Service>> MakeServices(Daemon& d) {
   s.push_back(std::make_unique<NamespacesService>(d));
   s.push_back(std::make_unique<ContainersService>(d));
   s.push_back(std::make_unique<EventsService>(d));
+  s.push_back(std::make_unique<TasksService>(d));
   return s;
 }
 
