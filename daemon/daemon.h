@@ -7,11 +7,13 @@
 #include <string>
 #include <vector>
 
+#include "content/local_store.h"
 #include "daemon/config.h"
 #include "daemon/ttrpc_events.h"
 #include "events/exchange.h"
 #include "metadata/containers.h"
 #include "metadata/db.h"
+#include "metadata/content.h"
 #include "metadata/namespaces.h"
 #include "runtime/task_manager.h"
 
@@ -37,6 +39,9 @@ struct Daemon {
   // ttrpc endpoint for shims' Events/Forward; then the task manager (reconnects shims at start).
   std::unique_ptr<TtrpcEventsServer> ttrpc_events;
   std::unique_ptr<runtime::TaskManager> tasks;
+  // Blobs on disk (<root>/io.containerd.content.v1.content) and their namespaced view.
+  std::unique_ptr<content::LocalStore> local_content;
+  std::unique_ptr<metadata::ContentStore> content;
 
   std::vector<PluginInfo> plugins;
 };

@@ -4,6 +4,7 @@
 #include "daemon/services/containers.h"
 #include "daemon/services/events.h"
 #include "daemon/services/tasks.h"
+#include "daemon/services/content.h"
 
 namespace berth::daemon {
 
@@ -15,6 +16,7 @@ std::vector<std::unique_ptr<grpc::Service>> MakeServices(Daemon& d) {
   s.push_back(std::make_unique<ContainersService>(d));
   s.push_back(std::make_unique<EventsService>(d));
   s.push_back(std::make_unique<TasksService>(d));
+  s.push_back(std::make_unique<ContentService>(d));
   return s;
 }
 
