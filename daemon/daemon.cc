@@ -8,6 +8,7 @@
 
 #include "common/fs.h"
 #include "common/log.h"
+#include "daemon/gc_wiring.h"
 
 namespace berth::daemon {
 namespace {
@@ -53,6 +54,9 @@ StatusOr<std::unique_ptr<Daemon>> BuildDaemon(const Config& config) {
   ASSIGN_OR_RETURN(d->db, metadata::Db::Open(JoinPath(meta_dir, "meta.db")));
   d->namespaces = std::make_unique<metadata::NamespaceStore>(*d->db);
   d->events = std::make_unique<events::Exchange>();
+  d->images = std::make_unique<metadata::ImageStore>(*d->db);
+  d->leases = std::make_unique<metadata::LeaseStore>(*d->db);
+  d->gc = std::make_unique<metadata::GarbageCollector>(*d->db, metadata::GarbageCollector::Backends{});
 
   d->plugins = {
       {"io.containerd.grpc.v1", "version", {}},
@@ -60,7 +64,11 @@ StatusOr<std::unique_ptr<Daemon>> BuildDaemon(const Config& config) {
       {"io.containerd.grpc.v1", "introspection", {}},
       {"io.containerd.grpc.v1", "healthcheck", {}},
       {"io.containerd.metadata.v1", "sqlite", {}},
+      {"io.containerd.grpc.v1", "images", {"io.containerd.metadata.v1"}},
+      {"io.containerd.grpc.v1", "leases", {"io.containerd.metadata.v1"}},
+      {"io.containerd.gc.v1", "scheduler", {"io.containerd.metadata.v1"}},
   };
+  WireGarbageCollector(*d);
   return d;
 }
 

@@ -11,6 +11,9 @@
 #include "events/exchange.h"
 #include "metadata/db.h"
 #include "metadata/namespaces.h"
+#include "metadata/gc.h"
+#include "metadata/images.h"
+#include "metadata/leases.h"
 
 namespace berth::daemon {
 
@@ -30,6 +33,10 @@ struct Daemon {
   std::unique_ptr<metadata::Db> db;
   std::unique_ptr<metadata::NamespaceStore> namespaces;
   std::unique_ptr<events::Exchange> events;
+  std::unique_ptr<metadata::ImageStore> images;
+  std::unique_ptr<metadata::LeaseStore> leases;
+  // Garbage collector; its Backends (blob and snapshot removal) are set once those stores exist.
+  std::unique_ptr<metadata::GarbageCollector> gc;
 
   std::vector<PluginInfo> plugins;
 };

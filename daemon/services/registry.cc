@@ -1,6 +1,8 @@
 // The one list of gRPC services berthd serves.
 #include "daemon/server.h"
 #include "daemon/services/basic.h"
+#include "daemon/services/images.h"
+#include "daemon/services/leases.h"
 
 namespace berth::daemon {
 
@@ -9,6 +11,8 @@ std::vector<std::unique_ptr<grpc::Service>> MakeServices(Daemon& d) {
   s.push_back(std::make_unique<VersionService>());
   s.push_back(std::make_unique<IntrospectionService>(d));
   s.push_back(std::make_unique<NamespacesService>(d));
+  s.push_back(std::make_unique<ImagesService>(d));
+  s.push_back(std::make_unique<LeasesService>(d));
   return s;
 }
 
