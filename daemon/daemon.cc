@@ -13,6 +13,9 @@
 namespace berth::daemon {
 namespace {
 
+// Ingests not written to for this long are removed at start-up (containerd expires them after 24h).
+constexpr int64_t kStaleIngestAge = int64_t{24} * 3600 * 1000000000;
+
 // A random RFC 4122 version 4 UUID from the kernel's random source.
 StatusOr<std::string> NewUuid() {
   unsigned char b[16];
@@ -57,6 +60,12 @@ StatusOr<std::unique_ptr<Daemon>> BuildDaemon(const Config& config) {
   d->images = std::make_unique<metadata::ImageStore>(*d->db);
   d->leases = std::make_unique<metadata::LeaseStore>(*d->db);
   d->gc = std::make_unique<metadata::GarbageCollector>(*d->db, metadata::GarbageCollector::Backends{});
+  ASSIGN_OR_RETURN(d->local_content,
+                   content::LocalStore::Open(JoinPath(config.root, "io.containerd.content.v1.content")));
+  d->content = std::make_unique<metadata::ContentStore>(*d->db, *d->local_content);
+  if (auto cleaned = d->content->CleanupIngests(kStaleIngestAge); !cleaned.ok()) {
+    BLOG(Warn) << "clean stale ingests: " << cleaned.status();
+  }
 
   d->plugins = {
       {"io.containerd.grpc.v1", "version", {}},
@@ -69,6 +78,8 @@ StatusOr<std::unique_ptr<Daemon>> BuildDaemon(const Config& config) {
       {"io.containerd.gc.v1", "scheduler", {"io.containerd.metadata.v1"}},
   };
   WireGarbageCollector(*d);
+  d->plugins.push_back({"io.containerd.content.v1", "content", {}});
+  d->plugins.push_back({"io.containerd.grpc.v1", "content", {"io.containerd.content.v1", "io.containerd.metadata.v1"}});
   return d;
 }
 

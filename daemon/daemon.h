@@ -7,9 +7,11 @@
 #include <string>
 #include <vector>
 
+#include "content/local_store.h"
 #include "daemon/config.h"
 #include "events/exchange.h"
 #include "metadata/db.h"
+#include "metadata/content.h"
 #include "metadata/namespaces.h"
 #include "metadata/gc.h"
 #include "metadata/images.h"
@@ -37,6 +39,9 @@ struct Daemon {
   std::unique_ptr<metadata::LeaseStore> leases;
   // Garbage collector; its Backends (blob and snapshot removal) are set once those stores exist.
   std::unique_ptr<metadata::GarbageCollector> gc;
+  // Blobs on disk (<root>/io.containerd.content.v1.content) and their namespaced view.
+  std::unique_ptr<content::LocalStore> local_content;
+  std::unique_ptr<metadata::ContentStore> content;
 
   std::vector<PluginInfo> plugins;
 };

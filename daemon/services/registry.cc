@@ -3,6 +3,7 @@
 #include "daemon/services/basic.h"
 #include "daemon/services/images.h"
 #include "daemon/services/leases.h"
+#include "daemon/services/content.h"
 
 namespace berth::daemon {
 
@@ -13,6 +14,7 @@ std::vector<std::unique_ptr<grpc::Service>> MakeServices(Daemon& d) {
   s.push_back(std::make_unique<NamespacesService>(d));
   s.push_back(std::make_unique<ImagesService>(d));
   s.push_back(std::make_unique<LeasesService>(d));
+  s.push_back(std::make_unique<ContentService>(d));
   return s;
 }
 
