@@ -80,6 +80,7 @@ StatusOr<std::unique_ptr<Daemon>> BuildDaemon(const Config& config) {
   WireGarbageCollector(*d);
   d->plugins.push_back({"io.containerd.content.v1", "content", {}});
   d->plugins.push_back({"io.containerd.grpc.v1", "content", {"io.containerd.content.v1", "io.containerd.metadata.v1"}});
+  RETURN_IF_ERROR(BuildSnapshotters(*d));
   return d;
 }
 

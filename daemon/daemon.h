@@ -3,12 +3,14 @@
 #pragma once
 
 #include <boost/asio/thread_pool.hpp>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "content/local_store.h"
 #include "daemon/config.h"
+#include "diff/apply.h"
 #include "events/exchange.h"
 #include "metadata/db.h"
 #include "metadata/content.h"
@@ -16,6 +18,8 @@
 #include "metadata/gc.h"
 #include "metadata/images.h"
 #include "metadata/leases.h"
+#include "metadata/snapshots.h"
+#include "snapshotter/snapshotter.h"
 
 namespace berth::daemon {
 
@@ -43,11 +47,22 @@ struct Daemon {
   std::unique_ptr<content::LocalStore> local_content;
   std::unique_ptr<metadata::ContentStore> content;
 
+  // Snapshotter backends by name ("overlayfs", "native") and the namespaced stores over them.
+  std::map<std::string, std::unique_ptr<snapshotter::Snapshotter>> snapshotter_backends;
+  std::map<std::string, std::unique_ptr<metadata::SnapshotStore>> snapshotters;
+  // Where Diff/Apply reads layer blobs from, and where it makes temporary mount points.
+  diff::BlobOpener open_blob;
+  std::string diff_temp_dir;
+
   std::vector<PluginInfo> plugins;
 };
 
 // Creates the root and state directories, opens the metadata database and builds every core
 // part. The caller holds the root lock already.
 StatusOr<std::unique_ptr<Daemon>> BuildDaemon(const Config& config);
+
+// Loads the snapshotters (overlayfs when the kernel has it, native always), cleans up after a
+// crash, and sets up Diff/Apply's blob source (daemon/snapshotters.cc).
+Status BuildSnapshotters(Daemon& d);
 
 }  // namespace berth::daemon

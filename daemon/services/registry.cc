@@ -4,6 +4,8 @@
 #include "daemon/services/images.h"
 #include "daemon/services/leases.h"
 #include "daemon/services/content.h"
+#include "daemon/services/diff.h"
+#include "daemon/services/snapshots.h"
 
 namespace berth::daemon {
 
@@ -15,6 +17,8 @@ std::vector<std::unique_ptr<grpc::Service>> MakeServices(Daemon& d) {
   s.push_back(std::make_unique<ImagesService>(d));
   s.push_back(std::make_unique<LeasesService>(d));
   s.push_back(std::make_unique<ContentService>(d));
+  s.push_back(std::make_unique<SnapshotsService>(d));
+  s.push_back(std::make_unique<DiffService>(d));
   return s;
 }
 
