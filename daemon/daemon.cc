@@ -9,6 +9,7 @@
 #include "common/fs.h"
 #include "common/log.h"
 #include "daemon/publish.h"
+#include "daemon/gc_wiring.h"
 
 namespace berth::daemon {
 namespace {
@@ -78,6 +79,9 @@ StatusOr<std::unique_ptr<Daemon>> BuildDaemon(const Config& config) {
       },
       [pool](std::function<void()> fn) { boost::asio::post(*pool, std::move(fn)); });
   d->tasks->LoadExisting();
+  d->images = std::make_unique<metadata::ImageStore>(*d->db);
+  d->leases = std::make_unique<metadata::LeaseStore>(*d->db);
+  d->gc = std::make_unique<metadata::GarbageCollector>(*d->db, metadata::GarbageCollector::Backends{});
   ASSIGN_OR_RETURN(d->local_content,
                    content::LocalStore::Open(JoinPath(config.root, "io.containerd.content.v1.content")));
   d->content = std::make_unique<metadata::ContentStore>(*d->db, *d->local_content);
@@ -95,9 +99,14 @@ StatusOr<std::unique_ptr<Daemon>> BuildDaemon(const Config& config) {
       {"io.containerd.grpc.v1", "events", {}},
       {"io.containerd.grpc.v1", "tasks", {"io.containerd.runtime.v2"}},
       {"io.containerd.runtime.v2", "task", {"io.containerd.metadata.v1"}},
+      {"io.containerd.grpc.v1", "images", {"io.containerd.metadata.v1"}},
+      {"io.containerd.grpc.v1", "leases", {"io.containerd.metadata.v1"}},
+      {"io.containerd.gc.v1", "scheduler", {"io.containerd.metadata.v1"}},
   };
+  WireGarbageCollector(*d);
   d->plugins.push_back({"io.containerd.content.v1", "content", {}});
   d->plugins.push_back({"io.containerd.grpc.v1", "content", {"io.containerd.content.v1", "io.containerd.metadata.v1"}});
+  RETURN_IF_ERROR(BuildSnapshotters(*d));
   return d;
 }
 

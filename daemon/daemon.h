@@ -3,6 +3,7 @@
 #pragma once
 
 #include <boost/asio/thread_pool.hpp>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -10,12 +11,18 @@
 #include "content/local_store.h"
 #include "daemon/config.h"
 #include "daemon/ttrpc_events.h"
+#include "diff/apply.h"
 #include "events/exchange.h"
 #include "metadata/containers.h"
 #include "metadata/db.h"
 #include "metadata/content.h"
 #include "metadata/namespaces.h"
 #include "runtime/task_manager.h"
+#include "metadata/gc.h"
+#include "metadata/images.h"
+#include "metadata/leases.h"
+#include "metadata/snapshots.h"
+#include "snapshotter/snapshotter.h"
 
 namespace berth::daemon {
 
@@ -39,9 +46,20 @@ struct Daemon {
   // ttrpc endpoint for shims' Events/Forward; then the task manager (reconnects shims at start).
   std::unique_ptr<TtrpcEventsServer> ttrpc_events;
   std::unique_ptr<runtime::TaskManager> tasks;
+  std::unique_ptr<metadata::ImageStore> images;
+  std::unique_ptr<metadata::LeaseStore> leases;
+  // Garbage collector; its Backends (blob and snapshot removal) are set once those stores exist.
+  std::unique_ptr<metadata::GarbageCollector> gc;
   // Blobs on disk (<root>/io.containerd.content.v1.content) and their namespaced view.
   std::unique_ptr<content::LocalStore> local_content;
   std::unique_ptr<metadata::ContentStore> content;
+
+  // Snapshotter backends by name ("overlayfs", "native") and the namespaced stores over them.
+  std::map<std::string, std::unique_ptr<snapshotter::Snapshotter>> snapshotter_backends;
+  std::map<std::string, std::unique_ptr<metadata::SnapshotStore>> snapshotters;
+  // Where Diff/Apply reads layer blobs from, and where it makes temporary mount points.
+  diff::BlobOpener open_blob;
+  std::string diff_temp_dir;
 
   std::vector<PluginInfo> plugins;
 };
@@ -49,5 +67,9 @@ struct Daemon {
 // Creates the root and state directories, opens the metadata database and builds every core
 // part. The caller holds the root lock already.
 StatusOr<std::unique_ptr<Daemon>> BuildDaemon(const Config& config);
+
+// Loads the snapshotters (overlayfs when the kernel has it, native always), cleans up after a
+// crash, and sets up Diff/Apply's blob source (daemon/snapshotters.cc).
+Status BuildSnapshotters(Daemon& d);
 
 }  // namespace berth::daemon

@@ -25,6 +25,37 @@ class FdReaderImpl final : public Reader {
   UniqueFd fd_;
 };
 
+class VerifyingReaderImpl final : public Reader {
+ public:
+  VerifyingReaderImpl(std::unique_ptr<Reader> src, Digest expected, int64_t size)
+      : src_(std::move(src)), expected_(std::move(expected)), size_(size) {}
+  StatusOr<size_t> Read(void* buf, size_t n) override {
+    ASSIGN_OR_RETURN(size_t k, src_->Read(buf, n));
+    if (k > 0) {
+      hash_.Update(buf, k);
+      read_ += static_cast<int64_t>(k);
+      return k;
+    }
+    if (size_ >= 0 && read_ != size_) {
+      return absl::FailedPreconditionError(
+          StrCat("layer ", expected_.str(), ": unexpected size ", read_, ", expected ", size_, ": failed precondition"));
+    }
+    Digest got = hash_.Current();
+    if (!(got == expected_)) {
+      return absl::FailedPreconditionError(StrCat("layer ", expected_.str(), ": digest mismatch: got ", got.str(),
+                                                  ": failed precondition"));
+    }
+    return 0;
+  }
+
+ private:
+  std::unique_ptr<Reader> src_;
+  Digest expected_;
+  int64_t size_;
+  Sha256 hash_;
+  int64_t read_ = 0;
+};
+
 std::vector<std::string> Split(const std::string& s, char sep) {
   std::vector<std::string> out;
   size_t i = 0;
@@ -51,6 +82,10 @@ StatusOr<ApplyResult> ApplyTarget(Reader& layer, const ExtractTarget& target, co
 }  // namespace
 
 std::unique_ptr<Reader> FdReader(int fd) { return std::make_unique<FdReaderImpl>(fd); }
+
+std::unique_ptr<Reader> VerifyingReader(std::unique_ptr<Reader> src, const Digest& expected, int64_t size) {
+  return std::make_unique<VerifyingReaderImpl>(std::move(src), expected, size);
+}
 
 bool IsLayerMediaType(const std::string& mt) {
   static const char* const kTypes[] = {

@@ -27,6 +27,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -48,6 +49,16 @@ class Reader {
 // A Reader over an open file descriptor (takes ownership). Handy for tests and for stores
 // that hand out fds.
 std::unique_ptr<Reader> FdReader(int fd);
+
+// Wraps `src` so that reaching its end checks the bytes read against `expected` (and `size`
+// when >= 0): FailedPrecondition on a mismatch ("digest mismatch"), so a corrupt blob fails the
+// apply rather than yielding a wrong layer.
+std::unique_ptr<Reader> VerifyingReader(std::unique_ptr<Reader> src, const Digest& expected, int64_t size);
+
+// How Diff/Apply obtains a layer blob: open the blob `digest` as seen from namespace `ns`
+// (NotFound when it is not there). The daemon wires this to the content store.
+using BlobOpener =
+    std::function<StatusOr<std::unique_ptr<Reader>>(const std::string& ns, const Digest& digest)>;
 
 // The media type Apply reports for the uncompressed layer it applied.
 inline constexpr char kLayerMediaType[] = "application/vnd.oci.image.layer.v1.tar";

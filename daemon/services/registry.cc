@@ -4,7 +4,11 @@
 #include "daemon/services/containers.h"
 #include "daemon/services/events.h"
 #include "daemon/services/tasks.h"
+#include "daemon/services/images.h"
+#include "daemon/services/leases.h"
 #include "daemon/services/content.h"
+#include "daemon/services/diff.h"
+#include "daemon/services/snapshots.h"
 
 namespace berth::daemon {
 
@@ -16,7 +20,11 @@ std::vector<std::unique_ptr<grpc::Service>> MakeServices(Daemon& d) {
   s.push_back(std::make_unique<ContainersService>(d));
   s.push_back(std::make_unique<EventsService>(d));
   s.push_back(std::make_unique<TasksService>(d));
+  s.push_back(std::make_unique<ImagesService>(d));
+  s.push_back(std::make_unique<LeasesService>(d));
   s.push_back(std::make_unique<ContentService>(d));
+  s.push_back(std::make_unique<SnapshotsService>(d));
+  s.push_back(std::make_unique<DiffService>(d));
   return s;
 }
 
