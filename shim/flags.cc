@@ -1,6 +1,6 @@
 #include "shim/flags.h"
 
-#include "common/digest.h"
+#include "shim/sha256.h"
 
 namespace berth::shim {
 
@@ -79,7 +79,7 @@ std::string CleanPath(const std::string& path) {
 std::string SocketAddress(const std::string& socket_root, const std::string& address,
                           const std::string& ns, const std::string& id) {
   std::string joined = CleanPath(address + "/" + ns + "/" + id);
-  return StrCat("unix://", CleanPath(socket_root + "/s"), "/", Sha256::Of(joined).hex());
+  return StrCat("unix://", CleanPath(socket_root + "/s"), "/", Sha256Hex(joined));
 }
 
 }  // namespace berth::shim

@@ -235,13 +235,17 @@ RuntimeOptions OptionsFromJson(const std::string& json) {
   RuntimeOptions o;
   nlohmann::json j = nlohmann::json::parse(json, nullptr, false);
   if (!j.is_object()) return o;
-  o.binary_name = j.value("binary_name", std::string("runc"));
+  try {
+    o.binary_name = j.value("binary_name", std::string("runc"));
   if (o.binary_name.empty()) o.binary_name = "runc";
   o.root = j.value("root", std::string());
   o.systemd_cgroup = j.value("systemd_cgroup", false);
   o.no_pivot_root = j.value("no_pivot_root", false);
   o.no_new_keyring = j.value("no_new_keyring", false);
-  o.shim_cgroup = j.value("shim_cgroup", std::string());
+    o.shim_cgroup = j.value("shim_cgroup", std::string());
+  } catch (const nlohmann::json::exception&) {
+    return RuntimeOptions();
+  }
   return o;
 }
 
