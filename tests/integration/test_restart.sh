@@ -25,9 +25,9 @@ rt_for() {
 
 log "start 20 detached containers and one that exits with 7 in 3 s"
 for i in $(seq 1 20); do
-  timeout 60 bctr run -d --runtime "$(rt_for "$i")" "$IMG" "c$i" sleep 100000
+  timeout 60 ctr --address "$SOCK" run -d --runtime "$(rt_for "$i")" "$IMG" "c$i" sleep 100000
 done
-timeout 60 bctr run -d "$IMG" late sh -c 'sleep 3; exit 7'
+timeout 60 ctr --address "$SOCK" run -d "$IMG" late sh -c 'sleep 3; exit 7'
 before=$(bctr tasks ls | awk 'NR > 1 && $1 ~ /^c[0-9]+$/ {print $1, $2, $3}' | sort)
 assert_eq "$(wc -l <<<"$before")" 20 "20 tasks before"
 
@@ -42,7 +42,7 @@ assert_contains "$after" "RUNNING" "still running"
 
 log "exec and kill on reconnected tasks"
 for i in 1 3 4; do
-  out=$(timeout 30 bctr tasks exec --exec-id "e$i" "c$i" echo "exec-c$i")
+  out=$(timeout 30 ctr --address "$SOCK" tasks exec --exec-id "e$i" "c$i" echo "exec-c$i")
   assert_eq "$out" "exec-c$i" "exec on c$i after restart"
 done
 bctr tasks kill -s SIGKILL c1

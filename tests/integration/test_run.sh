@@ -30,24 +30,24 @@ for rt in "${runtimes[@]}"; do
   short=${rt#io.containerd.}
   short=${short%.v2}
   log "[$rt] ctr run --rm echo hi"
-  out=$(timeout 60 bctr run --runtime "$rt" --rm "$IMG" "hi-$short" echo hi)
+  out=$(timeout 60 ctr --address "$SOCK" run --runtime "$rt" --rm "$IMG" "hi-$short" echo hi)
   assert_eq "$out" "hi" "run --rm output"
 
   log "[$rt] exit codes propagate"
   rc=0
-  timeout 60 bctr run --runtime "$rt" --rm "$IMG" "ex-$short" sh -c 'exit 3' || rc=$?
+  timeout 60 ctr --address "$SOCK" run --runtime "$rt" --rm "$IMG" "ex-$short" sh -c 'exit 3' || rc=$?
   assert_eq "$rc" 3 "exit status 3"
 
   log "[$rt] run -d, tasks ls/ps/exec/pause/resume/metrics/kill/delete"
   id="det-$short"
-  timeout 60 bctr run --runtime "$rt" -d "$IMG" "$id" sleep 1000
+  timeout 60 ctr --address "$SOCK" run --runtime "$rt" -d "$IMG" "$id" sleep 1000
   out=$(bctr tasks ls)
   assert_contains "$out" "$id" "tasks ls lists the task"
   pid=$(awk -v id="$id" '$1 == id {print $2}' <<<"$out")
   [[ "$pid" =~ ^[0-9]+$ && "$pid" -gt 0 ]] || fail "bad pid [$pid]"
   assert_eq "$(awk -v id="$id" '$1 == id {print $3}' <<<"$out")" "RUNNING" "status RUNNING"
   assert_contains "$(bctr tasks ps "$id")" "$pid" "tasks ps shows the init pid"
-  out=$(timeout 30 bctr tasks exec --exec-id e1 "$id" sh -c 'echo from-exec; exit 5') && fail "exec exit status lost"
+  out=$(timeout 30 ctr --address "$SOCK" tasks exec --exec-id e1 "$id" sh -c 'echo from-exec; exit 5') && fail "exec exit status lost"
   assert_contains "$out" "from-exec" "exec output"
   bctr tasks pause "$id"
   assert_contains "$(bctr tasks ls | grep "^$id ")" "PAUSED" "paused"
