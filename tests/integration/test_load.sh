@@ -30,8 +30,12 @@ assert_eq "$running" "$N" "all $N tasks running"
 assert_eq "$(bctr containers ls -q | grep -c '^l[0-9]*$')" "$N" "all $N containers listed"
 
 log "stop and remove them all"
-for i in $(seq 1 $N); do bctr tasks kill -s SIGKILL "l$i" & done
-wait
+kills=()
+for i in $(seq 1 $N); do
+  ctr --address "$SOCK" tasks kill -s SIGKILL "l$i" &
+  kills+=($!)
+done
+wait "${kills[@]}"
 for i in $(seq 1 $N); do
   wait_for 10 bash -c "ctr --address '$SOCK' tasks ls | grep '^l$i ' | grep -q STOPPED" || fail "l$i not stopped"
   bctr tasks delete "l$i" >/dev/null 2>&1 || true
