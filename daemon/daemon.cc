@@ -8,6 +8,8 @@
 
 #include "common/fs.h"
 #include "common/log.h"
+#include "daemon/publish.h"
+#include "daemon/gc_wiring.h"
 
 namespace berth::daemon {
 namespace {
@@ -56,6 +58,30 @@ StatusOr<std::unique_ptr<Daemon>> BuildDaemon(const Config& config) {
   ASSIGN_OR_RETURN(d->db, metadata::Db::Open(JoinPath(meta_dir, "meta.db")));
   d->namespaces = std::make_unique<metadata::NamespaceStore>(*d->db);
   d->events = std::make_unique<events::Exchange>();
+  d->containers = std::make_unique<metadata::ContainerStore>(*d->db);
+
+  d->ttrpc_events = std::make_unique<TtrpcEventsServer>(*d->events);
+  RETURN_IF_ERROR(Annotate(d->ttrpc_events->Start(config.TtrpcAddress()), "ttrpc events server"));
+  runtime::TaskManagerOptions topts;
+  topts.root = config.root;
+  topts.state = config.state;
+  topts.env.grpc_address = config.grpc_address;
+  topts.env.ttrpc_address = config.TtrpcAddress();
+  char self[4096];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  topts.env.self_exe = n > 0 ? std::string(self, static_cast<size_t>(n)) : "berthd";
+  events::Exchange* ex = d->events.get();
+  boost::asio::thread_pool* pool = d->pool.get();
+  d->tasks = std::make_unique<runtime::TaskManager>(
+      std::move(topts),
+      [ex](const std::string& ns, const std::string& topic, const google::protobuf::Message& ev) {
+        PublishEvent(*ex, ns, topic, ev);
+      },
+      [pool](std::function<void()> fn) { boost::asio::post(*pool, std::move(fn)); });
+  d->tasks->LoadExisting();
+  d->images = std::make_unique<metadata::ImageStore>(*d->db);
+  d->leases = std::make_unique<metadata::LeaseStore>(*d->db);
+  d->gc = std::make_unique<metadata::GarbageCollector>(*d->db, metadata::GarbageCollector::Backends{});
   ASSIGN_OR_RETURN(d->local_content,
                    content::LocalStore::Open(JoinPath(config.root, "io.containerd.content.v1.content")));
   d->content = std::make_unique<metadata::ContentStore>(*d->db, *d->local_content);
@@ -69,7 +95,15 @@ StatusOr<std::unique_ptr<Daemon>> BuildDaemon(const Config& config) {
       {"io.containerd.grpc.v1", "introspection", {}},
       {"io.containerd.grpc.v1", "healthcheck", {}},
       {"io.containerd.metadata.v1", "sqlite", {}},
+      {"io.containerd.grpc.v1", "containers", {"io.containerd.metadata.v1"}},
+      {"io.containerd.grpc.v1", "events", {}},
+      {"io.containerd.grpc.v1", "tasks", {"io.containerd.runtime.v2"}},
+      {"io.containerd.runtime.v2", "task", {"io.containerd.metadata.v1"}},
+      {"io.containerd.grpc.v1", "images", {"io.containerd.metadata.v1"}},
+      {"io.containerd.grpc.v1", "leases", {"io.containerd.metadata.v1"}},
+      {"io.containerd.gc.v1", "scheduler", {"io.containerd.metadata.v1"}},
   };
+  WireGarbageCollector(*d);
   d->plugins.push_back({"io.containerd.content.v1", "content", {}});
   d->plugins.push_back({"io.containerd.grpc.v1", "content", {"io.containerd.content.v1", "io.containerd.metadata.v1"}});
   RETURN_IF_ERROR(BuildSnapshotters(*d));

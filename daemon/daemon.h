@@ -10,11 +10,17 @@
 
 #include "content/local_store.h"
 #include "daemon/config.h"
+#include "daemon/ttrpc_events.h"
 #include "diff/apply.h"
 #include "events/exchange.h"
+#include "metadata/containers.h"
 #include "metadata/db.h"
 #include "metadata/content.h"
 #include "metadata/namespaces.h"
+#include "runtime/task_manager.h"
+#include "metadata/gc.h"
+#include "metadata/images.h"
+#include "metadata/leases.h"
 #include "metadata/snapshots.h"
 #include "snapshotter/snapshotter.h"
 
@@ -36,6 +42,14 @@ struct Daemon {
   std::unique_ptr<metadata::Db> db;
   std::unique_ptr<metadata::NamespaceStore> namespaces;
   std::unique_ptr<events::Exchange> events;
+  std::unique_ptr<metadata::ContainerStore> containers;
+  // ttrpc endpoint for shims' Events/Forward; then the task manager (reconnects shims at start).
+  std::unique_ptr<TtrpcEventsServer> ttrpc_events;
+  std::unique_ptr<runtime::TaskManager> tasks;
+  std::unique_ptr<metadata::ImageStore> images;
+  std::unique_ptr<metadata::LeaseStore> leases;
+  // Garbage collector; its Backends (blob and snapshot removal) are set once those stores exist.
+  std::unique_ptr<metadata::GarbageCollector> gc;
   // Blobs on disk (<root>/io.containerd.content.v1.content) and their namespaced view.
   std::unique_ptr<content::LocalStore> local_content;
   std::unique_ptr<metadata::ContentStore> content;

@@ -1,6 +1,11 @@
 // The one list of gRPC services berthd serves.
 #include "daemon/server.h"
 #include "daemon/services/basic.h"
+#include "daemon/services/containers.h"
+#include "daemon/services/events.h"
+#include "daemon/services/tasks.h"
+#include "daemon/services/images.h"
+#include "daemon/services/leases.h"
 #include "daemon/services/content.h"
 #include "daemon/services/diff.h"
 #include "daemon/services/snapshots.h"
@@ -12,6 +17,11 @@ std::vector<std::unique_ptr<grpc::Service>> MakeServices(Daemon& d) {
   s.push_back(std::make_unique<VersionService>());
   s.push_back(std::make_unique<IntrospectionService>(d));
   s.push_back(std::make_unique<NamespacesService>(d));
+  s.push_back(std::make_unique<ContainersService>(d));
+  s.push_back(std::make_unique<EventsService>(d));
+  s.push_back(std::make_unique<TasksService>(d));
+  s.push_back(std::make_unique<ImagesService>(d));
+  s.push_back(std::make_unique<LeasesService>(d));
   s.push_back(std::make_unique<ContentService>(d));
   s.push_back(std::make_unique<SnapshotsService>(d));
   s.push_back(std::make_unique<DiffService>(d));

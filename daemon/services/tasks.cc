@@ -1,0 +1,338 @@
+#include "daemon/services/tasks.h"
+
+#include <time.h>
+
+#include "common/filters.h"
+#include "common/identifiers.h"
+#include "common/log.h"
+#include "daemon/call.h"
+#include "metadata/containers.h"
+#include "runtime/task_manager.h"
+
+namespace berth::daemon {
+
+namespace tv1 = containerd::services::tasks::v1;
+namespace shim = containerd::task::v2;
+using google::protobuf::Empty;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr auto kStateTimeout = 2s;
+
+// A closed shim connection means the task is gone.
+Status ShimError(const Status& s, const std::string& id) {
+  if (absl::IsUnavailable(s) && s.message().find("closed") != absl::string_view::npos)
+    return absl::NotFoundError(StrCat("task ", id, " not found"));
+  return s;
+}
+
+void ToProcess(const shim::StateResponse& st, const std::string& container_id, containerd::v1::types::Process* p) {
+  p->set_id(st.exec_id().empty() ? container_id : st.exec_id());
+  p->set_pid(st.pid());
+  p->set_status(st.status());
+  p->set_stdin(st.stdin());
+  p->set_stdout(st.stdout());
+  p->set_stderr(st.stderr());
+  p->set_terminal(st.terminal());
+  p->set_exit_status(st.exit_status());
+  if (st.has_exited_at()) {
+    *p->mutable_exited_at() = st.exited_at();
+  } else {
+    p->mutable_exited_at()->set_seconds(-62135596800);  // Go's zero time, as containerd sends
+  }
+}
+
+StatusOr<shim::StateResponse> State(runtime::Task& t, const std::string& exec_id) {
+  shim::StateRequest req;
+  req.set_id(t.id());
+  req.set_exec_id(exec_id);
+  auto st = t.shim().Call<shim::StateResponse>("State", req, kStateTimeout);
+  if (!st.ok()) return ShimError(st.status(), exec_id.empty() ? t.id() : exec_id);
+  return st;
+}
+
+// Looks up the task of `container_id` in the caller's namespace.
+StatusOr<std::shared_ptr<runtime::Task>> TaskFor(Daemon& d, grpc::CallbackServerContext* ctx,
+                                                 const std::string& container_id) {
+  ASSIGN_OR_RETURN(std::string ns, RequireNamespace(ctx));
+  if (container_id.empty()) return absl::InvalidArgumentError("container id must not be empty");
+  return d.tasks->Get(ns, container_id);
+}
+
+// Runs a shim call that answers Empty.
+template <typename Req>
+Status Forward(runtime::Task& t, const char* method, const Req& req) {
+  auto r = t.shim().Call<Empty>(method, req);
+  if (!r.ok()) return ShimError(r.status(), t.id());
+  return Status();
+}
+
+}  // namespace
+
+grpc::ServerUnaryReactor* TasksService::Create(grpc::CallbackServerContext* ctx, const tv1::CreateTaskRequest* req,
+                                               tv1::CreateTaskResponse* resp) {
+  return RunUnary(ctx, *d_.pool, [this, ctx, req, resp]() -> Status {
+    ASSIGN_OR_RETURN(std::string ns, RequireNamespace(ctx));
+    ASSIGN_OR_RETURN(metadata::Container c, d_.containers->Get(ns, req->container_id()));
+    if (req->has_checkpoint()) return absl::UnimplementedError("checkpoint restore is not supported");
+    runtime::CreateTaskParams p;
+    p.ns = ns;
+    p.id = c.id;
+    p.runtime = c.runtime_name;
+    if (c.spec) p.spec_json = c.spec->value;
+    shim::CreateTaskRequest& sr = p.request;
+    for (const auto& m : req->rootfs()) *sr.add_rootfs() = m;
+    sr.set_terminal(req->terminal());
+    sr.set_stdin(req->stdin());
+    sr.set_stdout(req->stdout());
+    sr.set_stderr(req->stderr());
+    if (req->has_options()) {
+      *sr.mutable_options() = req->options();
+      p.options_any = req->options().SerializeAsString();
+    } else if (c.runtime_options) {
+      sr.mutable_options()->set_type_url(c.runtime_options->type_url);
+      sr.mutable_options()->set_value(c.runtime_options->value);
+      p.options_any = metadata::EncodeAny(*c.runtime_options);
+    }
+    ASSIGN_OR_RETURN(auto t, d_.tasks->Create(std::move(p)));
+    resp->set_container_id(c.id);
+    resp->set_pid(t->pid());
+    return Status();
+  });
+}
+
+grpc::ServerUnaryReactor* TasksService::Start(grpc::CallbackServerContext* ctx, const tv1::StartRequest* req,
+                                              tv1::StartResponse* resp) {
+  return RunUnary(ctx, *d_.pool, [this, ctx, req, resp]() -> Status {
+    ASSIGN_OR_RETURN(auto t, TaskFor(d_, ctx, req->container_id()));
+    shim::StartRequest sr;
+    sr.set_id(t->id());
+    sr.set_exec_id(req->exec_id());
+    auto r = t->shim().Call<shim::StartResponse>("Start", sr);
+    if (!r.ok()) return ShimError(r.status(), t->id());
+    resp->set_pid(r->pid());
+    return Status();
+  });
+}
+
+grpc::ServerUnaryReactor* TasksService::Delete(grpc::CallbackServerContext* ctx, const tv1::DeleteTaskRequest* req,
+                                               tv1::DeleteResponse* resp) {
+  return RunUnary(ctx, *d_.pool, [this, ctx, req, resp]() -> Status {
+    ASSIGN_OR_RETURN(std::string ns, RequireNamespace(ctx));
+    ASSIGN_OR_RETURN(shim::DeleteResponse r, d_.tasks->Delete(ns, req->container_id()));
+    resp->set_id(req->container_id());
+    resp->set_pid(r.pid());
+    resp->set_exit_status(r.exit_status());
+    *resp->mutable_exited_at() = r.exited_at();
+    return Status();
+  });
+}
+
+grpc::ServerUnaryReactor* TasksService::DeleteProcess(grpc::CallbackServerContext* ctx,
+                                                      const tv1::DeleteProcessRequest* req, tv1::DeleteResponse* resp) {
+  return RunUnary(ctx, *d_.pool, [this, ctx, req, resp]() -> Status {
+    ASSIGN_OR_RETURN(auto t, TaskFor(d_, ctx, req->container_id()));
+    if (req->exec_id().empty()) return absl::InvalidArgumentError("exec id must not be empty");
+    shim::DeleteRequest sr;
+    sr.set_id(t->id());
+    sr.set_exec_id(req->exec_id());
+    auto r = t->shim().Call<shim::DeleteResponse>("Delete", sr);
+    if (!r.ok()) return ShimError(r.status(), req->exec_id());
+    resp->set_id(req->exec_id());
+    resp->set_pid(r->pid());
+    resp->set_exit_status(r->exit_status());
+    *resp->mutable_exited_at() = r->exited_at();
+    return Status();
+  });
+}
+
+grpc::ServerUnaryReactor* TasksService::Get(grpc::CallbackServerContext* ctx, const tv1::GetRequest* req,
+                                            tv1::GetResponse* resp) {
+  return RunUnary(ctx, *d_.pool, [this, ctx, req, resp]() -> Status {
+    ASSIGN_OR_RETURN(auto t, TaskFor(d_, ctx, req->container_id()));
+    ASSIGN_OR_RETURN(shim::StateResponse st, State(*t, req->exec_id()));
+    ToProcess(st, t->id(), resp->mutable_process());
+    return Status();
+  });
+}
+
+grpc::ServerUnaryReactor* TasksService::List(grpc::CallbackServerContext* ctx, const tv1::ListTasksRequest* req,
+                                             tv1::ListTasksResponse* resp) {
+  return RunUnary(ctx, *d_.pool, [this, ctx, resp]() -> Status {
+    ASSIGN_OR_RETURN(std::string ns, RequireNamespace(ctx));
+    for (const auto& t : d_.tasks->List(ns)) {
+      auto st = State(*t, "");
+      if (!st.ok()) {
+        BLOG(Debug) << "list tasks: state of " << t->id() << ": " << st.status();
+        continue;
+      }
+      ToProcess(*st, t->id(), resp->add_tasks());
+    }
+    return Status();
+  });
+}
+
+grpc::ServerUnaryReactor* TasksService::Kill(grpc::CallbackServerContext* ctx, const tv1::KillRequest* req, Empty*) {
+  return RunUnary(ctx, *d_.pool, [this, ctx, req]() -> Status {
+    ASSIGN_OR_RETURN(auto t, TaskFor(d_, ctx, req->container_id()));
+    shim::KillRequest sr;
+    sr.set_id(t->id());
+    sr.set_exec_id(req->exec_id());
+    sr.set_signal(req->signal());
+    sr.set_all(req->all());
+    return Forward(*t, "Kill", sr);
+  });
+}
+
+grpc::ServerUnaryReactor* TasksService::Exec(grpc::CallbackServerContext* ctx, const tv1::ExecProcessRequest* req,
+                                             Empty*) {
+  return RunUnary(ctx, *d_.pool, [this, ctx, req]() -> Status {
+    ASSIGN_OR_RETURN(auto t, TaskFor(d_, ctx, req->container_id()));
+    if (req->exec_id().empty()) return absl::InvalidArgumentError("exec id must not be empty");
+    RETURN_IF_ERROR(ValidateIdentifier(req->exec_id(), "exec id"));
+    shim::ExecProcessRequest sr;
+    sr.set_id(t->id());
+    sr.set_exec_id(req->exec_id());
+    sr.set_terminal(req->terminal());
+    sr.set_stdin(req->stdin());
+    sr.set_stdout(req->stdout());
+    sr.set_stderr(req->stderr());
+    *sr.mutable_spec() = req->spec();
+    return Forward(*t, "Exec", sr);
+  });
+}
+
+grpc::ServerUnaryReactor* TasksService::ResizePty(grpc::CallbackServerContext* ctx, const tv1::ResizePtyRequest* req,
+                                                  Empty*) {
+  return RunUnary(ctx, *d_.pool, [this, ctx, req]() -> Status {
+    ASSIGN_OR_RETURN(auto t, TaskFor(d_, ctx, req->container_id()));
+    shim::ResizePtyRequest sr;
+    sr.set_id(t->id());
+    sr.set_exec_id(req->exec_id());
+    sr.set_width(req->width());
+    sr.set_height(req->height());
+    return Forward(*t, "ResizePty", sr);
+  });
+}
+
+grpc::ServerUnaryReactor* TasksService::CloseIO(grpc::CallbackServerContext* ctx, const tv1::CloseIORequest* req,
+                                                Empty*) {
+  return RunUnary(ctx, *d_.pool, [this, ctx, req]() -> Status {
+    ASSIGN_OR_RETURN(auto t, TaskFor(d_, ctx, req->container_id()));
+    shim::CloseIORequest sr;
+    sr.set_id(t->id());
+    sr.set_exec_id(req->exec_id());
+    sr.set_stdin(req->stdin());
+    return Forward(*t, "CloseIO", sr);
+  });
+}
+
+grpc::ServerUnaryReactor* TasksService::Pause(grpc::CallbackServerContext* ctx, const tv1::PauseTaskRequest* req,
+                                              Empty*) {
+  return RunUnary(ctx, *d_.pool, [this, ctx, req]() -> Status {
+    ASSIGN_OR_RETURN(auto t, TaskFor(d_, ctx, req->container_id()));
+    shim::PauseRequest sr;
+    sr.set_id(t->id());
+    return Forward(*t, "Pause", sr);
+  });
+}
+
+grpc::ServerUnaryReactor* TasksService::Resume(grpc::CallbackServerContext* ctx, const tv1::ResumeTaskRequest* req,
+                                               Empty*) {
+  return RunUnary(ctx, *d_.pool, [this, ctx, req]() -> Status {
+    ASSIGN_OR_RETURN(auto t, TaskFor(d_, ctx, req->container_id()));
+    shim::ResumeRequest sr;
+    sr.set_id(t->id());
+    return Forward(*t, "Resume", sr);
+  });
+}
+
+grpc::ServerUnaryReactor* TasksService::ListPids(grpc::CallbackServerContext* ctx, const tv1::ListPidsRequest* req,
+                                                 tv1::ListPidsResponse* resp) {
+  return RunUnary(ctx, *d_.pool, [this, ctx, req, resp]() -> Status {
+    ASSIGN_OR_RETURN(auto t, TaskFor(d_, ctx, req->container_id()));
+    shim::PidsRequest sr;
+    sr.set_id(t->id());
+    auto r = t->shim().Call<shim::PidsResponse>("Pids", sr);
+    if (!r.ok()) return ShimError(r.status(), t->id());
+    *resp->mutable_processes() = r->processes();
+    return Status();
+  });
+}
+
+grpc::ServerUnaryReactor* TasksService::Checkpoint(grpc::CallbackServerContext* ctx,
+                                                   const tv1::CheckpointTaskRequest*, tv1::CheckpointTaskResponse*) {
+  return FinishNow(ctx, absl::UnimplementedError("checkpoint is not supported by berth"));
+}
+
+grpc::ServerUnaryReactor* TasksService::Update(grpc::CallbackServerContext* ctx, const tv1::UpdateTaskRequest* req,
+                                               Empty*) {
+  return RunUnary(ctx, *d_.pool, [this, ctx, req]() -> Status {
+    ASSIGN_OR_RETURN(auto t, TaskFor(d_, ctx, req->container_id()));
+    shim::UpdateTaskRequest sr;
+    sr.set_id(t->id());
+    *sr.mutable_resources() = req->resources();
+    *sr.mutable_annotations() = req->annotations();
+    return Forward(*t, "Update", sr);
+  });
+}
+
+grpc::ServerUnaryReactor* TasksService::Metrics(grpc::CallbackServerContext* ctx, const tv1::MetricsRequest* req,
+                                                tv1::MetricsResponse* resp) {
+  return RunUnary(ctx, *d_.pool, [this, ctx, req, resp]() -> Status {
+    ASSIGN_OR_RETURN(std::string ns, RequireNamespace(ctx));
+    ASSIGN_OR_RETURN(Filter filter, Filter::ParseAll({req->filters().begin(), req->filters().end()}));
+    for (const auto& t : d_.tasks->List(ns)) {
+      auto adaptor = [&](const FieldPath& p) -> std::optional<std::string> {
+        if (p.size() != 1) return std::nullopt;
+        if (p[0] == "id") return t->id();
+        if (p[0] == "namespace") return t->ns();
+        if (p[0] == "runtime" && !t->runtime().empty()) return t->runtime();
+        return std::nullopt;
+      };
+      if (!filter.Match(adaptor)) continue;
+      shim::StatsRequest sr;
+      sr.set_id(t->id());
+      auto r = t->shim().Call<shim::StatsResponse>("Stats", sr, 10s);
+      if (!r.ok()) {
+        BLOG(Debug) << "metrics of " << t->id() << ": " << r.status();
+        continue;
+      }
+      auto* m = resp->add_metrics();
+      struct timespec ts;
+      clock_gettime(CLOCK_REALTIME, &ts);
+      m->mutable_timestamp()->set_seconds(ts.tv_sec);
+      m->mutable_timestamp()->set_nanos(static_cast<int32_t>(ts.tv_nsec));
+      m->set_id(t->id());
+      *m->mutable_data() = r->stats();
+    }
+    return Status();
+  });
+}
+
+grpc::ServerUnaryReactor* TasksService::Wait(grpc::CallbackServerContext* ctx, const tv1::WaitRequest* req,
+                                             tv1::WaitResponse* resp) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  auto t = TaskFor(d_, ctx, req->container_id());
+  if (!t.ok()) {
+    reactor->Finish(ToGrpcStatus(t.status()));
+    return reactor;
+  }
+  std::string id = req->exec_id().empty() ? (*t)->id() : req->exec_id();
+  // The callback holds no Task reference: it runs on the shim client's io thread, which must not
+  // be the one to destroy that client.
+  (*t)->shim().WaitAsync((*t)->id(), req->exec_id(),
+                         [reactor, resp, id](StatusOr<shim::WaitResponse> r) {
+                           if (!r.ok()) {
+                             reactor->Finish(ToGrpcStatus(ShimError(r.status(), id)));
+                             return;
+                           }
+                           resp->set_exit_status(r->exit_status());
+                           *resp->mutable_exited_at() = r->exited_at();
+                           reactor->Finish(grpc::Status::OK);
+                         });
+  return reactor;
+}
+
+}  // namespace berth::daemon

@@ -1,0 +1,109 @@
+#include "runtime/bundle.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/fs.h"
+#include "common/identifiers.h"
+#include "common/log.h"
+#include "common/scope_exit.h"
+
+namespace berth::runtime {
+
+Bundle BundleAt(const std::string& root, const std::string& state, const std::string& ns, const std::string& id) {
+  Bundle b;
+  b.id = id;
+  b.ns = ns;
+  b.path = JoinPath(JoinPath(JoinPath(state, kTaskPluginDir), ns), id);
+  b.work = JoinPath(JoinPath(JoinPath(root, kTaskPluginDir), ns), id);
+  return b;
+}
+
+StatusOr<Bundle> CreateBundle(const std::string& root, const std::string& state, const std::string& ns,
+                              const std::string& id, const std::string& spec) {
+  RETURN_IF_ERROR(ValidateIdentifier(id, "task id"));
+  RETURN_IF_ERROR(ValidateIdentifier(ns, "namespace"));
+  Bundle b = BundleAt(root, state, ns, id);
+  std::string parent = DirName(b.path);
+  RETURN_IF_ERROR(MkdirAll(parent, 0711));
+  if (access(b.path.c_str(), F_OK) == 0) return absl::AlreadyExistsError(StrCat("bundle ", b.path, ": already exists"));
+
+  std::string tmpl = JoinPath(parent, StrCat(".tmp-", id, "-XXXXXX"));
+  if (mkdtemp(tmpl.data()) == nullptr) return ErrnoStatus(errno, StrCat("create bundle in ", parent));
+  bool done = false;
+  ScopeExit cleanup([&] {
+    if (!done) (void)RemoveAll(tmpl);
+  });
+  if (chmod(tmpl.c_str(), 0700) != 0) return ErrnoStatus(errno, "chmod bundle");
+  if (mkdir(JoinPath(tmpl, "rootfs").c_str(), 0711) != 0) return ErrnoStatus(errno, "mkdir rootfs");
+  RETURN_IF_ERROR(WriteFileAtomic(JoinPath(tmpl, "config.json"), spec, 0666));
+
+  RETURN_IF_ERROR(MkdirAll(DirName(b.work), 0711));
+  (void)RemoveAll(b.work);
+  if (mkdir(b.work.c_str(), 0711) != 0) return ErrnoStatus(errno, StrCat("mkdir ", b.work));
+  if (symlink(b.work.c_str(), JoinPath(tmpl, "work").c_str()) != 0) return ErrnoStatus(errno, "symlink work");
+  if (mkfifo(JoinPath(tmpl, "log").c_str(), 0700) != 0) return ErrnoStatus(errno, "mkfifo log");
+
+  if (rename(tmpl.c_str(), b.path.c_str()) != 0) {
+    int err = errno;
+    (void)RemoveAll(b.work);
+    if (err == EEXIST || err == ENOTEMPTY) return absl::AlreadyExistsError(StrCat("bundle ", b.path, ": already exists"));
+    return ErrnoStatus(err, StrCat("rename bundle to ", b.path));
+  }
+  done = true;
+  (void)FsyncDir(parent);
+  return b;
+}
+
+std::vector<Bundle> ListBundles(const std::string& root, const std::string& state) {
+  std::vector<Bundle> out;
+  std::string base = JoinPath(state, kTaskPluginDir);
+  DIR* nsdir = opendir(base.c_str());
+  if (nsdir == nullptr) return out;
+  while (struct dirent* ne = readdir(nsdir)) {
+    std::string ns = ne->d_name;
+    if (ns[0] == '.' || !ValidateIdentifier(ns).ok()) continue;
+    DIR* iddir = opendir(JoinPath(base, ns).c_str());
+    if (iddir == nullptr) continue;
+    while (struct dirent* ie = readdir(iddir)) {
+      std::string id = ie->d_name;
+      if (id[0] == '.') {
+        // Leftover of an interrupted CreateBundle.
+        if (id.rfind(".tmp-", 0) == 0) (void)RemoveAll(JoinPath(JoinPath(base, ns), id));
+        continue;
+      }
+      if (!ValidateIdentifier(id).ok()) continue;
+      out.push_back(BundleAt(root, state, ns, id));
+    }
+    closedir(iddir);
+  }
+  closedir(nsdir);
+  return out;
+}
+
+Status DeleteBundle(const Bundle& b) {
+  std::string rootfs = b.File("rootfs");
+  if (umount2(rootfs.c_str(), MNT_DETACH) != 0 && errno != EINVAL && errno != ENOENT) {
+    BLOG(Warn) << "unmount " << rootfs << ": " << strerror(errno);
+  }
+  RETURN_IF_ERROR(RemoveAll(b.path));
+  Status s = RemoveAll(b.work);
+  if (!s.ok()) {
+    BLOG(Warn) << "remove " << b.work << ": " << s;
+  }
+  return Status();
+}
+
+StatusOr<int> OpenLogFifo(const Bundle& b) {
+  std::string path = b.File("log");
+  if (mkfifo(path.c_str(), 0700) != 0 && errno != EEXIST) return ErrnoStatus(errno, StrCat("mkfifo ", path));
+  int fd = open(path.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return ErrnoStatus(errno, StrCat("open ", path));
+  return fd;
+}
+
+}  // namespace berth::runtime
