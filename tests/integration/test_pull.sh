@@ -85,7 +85,8 @@ log "index: pull"
 build_index_layout "$T/oci-index" multi
 push_layout "$T/oci-index" multi test/index:multi --all
 bctr images pull --plain-http "$REGISTRY/test/index:multi" >/dev/null
-check_rootfs "$T/oci-index" multi
+# umoci cannot unpack an index: compare with the amd64 manifest it must have chosen.
+check_rootfs "$T/oci-index" amd64
 
 # 5. A second pull downloads nothing: no blob file is rewritten.
 log "second pull"
