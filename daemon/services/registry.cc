@@ -3,6 +3,7 @@
 #include "daemon/services/basic.h"
 #include "daemon/services/images.h"
 #include "daemon/services/leases.h"
+#include "daemon/services/pull.h"
 #include "daemon/services/content.h"
 #include "daemon/services/diff.h"
 #include "daemon/services/snapshots.h"
@@ -16,6 +17,7 @@ std::vector<std::unique_ptr<grpc::Service>> MakeServices(Daemon& d) {
   s.push_back(std::make_unique<NamespacesService>(d));
   s.push_back(std::make_unique<ImagesService>(d));
   s.push_back(std::make_unique<LeasesService>(d));
+  s.push_back(std::make_unique<PullService>(d));
   s.push_back(std::make_unique<ContentService>(d));
   s.push_back(std::make_unique<SnapshotsService>(d));
   s.push_back(std::make_unique<DiffService>(d));

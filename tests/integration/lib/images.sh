@@ -8,6 +8,8 @@
 #   push_index_image NAME:TAG
 #   build_hostile_layout DIR TAG KIND one busybox layer + one hostile raw layer (KIND: traversal)
 #   umoci_rootfs DIR TAG OUT          what `umoci unpack` gives for DIR:TAG (rootfs in OUT/rootfs)
+#   top_chain LAYOUT TAG              chain ID of the image's top layer (amd64 for an index)
+#   check_rootfs LAYOUT TAG           berthd's committed top snapshot (mounted via a view) equals umoci's unpack
 #   tree_listing DIR                  path, type, mode, owner, size, link target and file digest
 #                                     of every entry under DIR, sorted (for byte-for-byte compares)
 
@@ -126,3 +128,42 @@ tree_listing() {
     fi
   done
 }
+
+# top_chain LAYOUT TAG: chain ID of the image's top layer (from the config's diff_ids).
+top_chain() {
+  python3 - "$1" "$2" <<'PY'
+import hashlib, json, os, sys
+d, tag = sys.argv[1], sys.argv[2]
+blob = lambda dg: json.load(open(os.path.join(d, "blobs", *dg.split(":"))))
+idx = json.load(open(os.path.join(d, "index.json")))
+m = next(x for x in idx["manifests"] if x.get("annotations", {}).get("org.opencontainers.image.ref.name") == tag)
+m = blob(m["digest"])
+if "manifests" in m:
+    m = blob(next(x for x in m["manifests"] if x["platform"]["architecture"] == "amd64")["digest"])
+chain = None
+for d_ in blob(m["config"]["digest"])["rootfs"]["diff_ids"]:
+    chain = d_ if chain is None else "sha256:" + hashlib.sha256(f"{chain} {d_}".encode()).hexdigest()
+print(chain)
+PY
+}
+
+# check_rootfs LAYOUT TAG: the committed top snapshot, mounted through a view, equals umoci's unpack.
+check_rootfs() {
+  local layout=$1 tag=$2 name
+  name=$(basename "$layout")-$tag
+  local chain
+  chain=$(top_chain "$layout" "$tag")
+  mkdir -p "$T/mnt-$name" "$T/umoci-$name"
+  bctr snapshots view "view-$name" "$chain" >/dev/null
+  eval "$(bctr snapshots mounts "$T/mnt-$name" "view-$name")"
+  umoci_rootfs "$layout" "$tag" "$T/umoci-$name/bundle"
+  tree_listing "$T/umoci-$name/bundle/rootfs" >"$T/want-$name"
+  tree_listing "$T/mnt-$name" >"$T/got-$name"
+  diff -r --no-dereference "$T/umoci-$name/bundle/rootfs" "$T/mnt-$name" >"$T/diff-$name" 2>&1 ||
+    { cat "$T/diff-$name" >&2; umount "$T/mnt-$name"; fail "rootfs of $name differs from umoci's"; }
+  diff "$T/want-$name" "$T/got-$name" >&2 || { umount "$T/mnt-$name"; fail "modes/owners of $name differ"; }
+  umount "$T/mnt-$name"
+  bctr snapshots rm "view-$name"
+  log "rootfs of $name matches umoci unpack ($(wc -l <"$T/got-$name") entries)"
+}
+
