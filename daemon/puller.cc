@@ -113,7 +113,12 @@ Status SetLabels(content::Store& cs, const std::string& digest, const content::L
 Status SetSourceLabel(content::Store& cs, const remotes::Reference& ref, const std::string& digest) {
   ASSIGN_OR_RETURN(Digest dg, Digest::Parse(digest));
   ASSIGN_OR_RETURN(content::Info info, cs.GetInfo(dg));
-  std::string key = "containerd.io/distribution.source." + ref.domain;
+  // ctr keys the label by the host name without its port (refspec.Hostname()).
+  std::string host = ref.domain;
+  if (auto colon = host.rfind(':'); colon != std::string::npos && host.find(']', colon) == std::string::npos) {
+    host.resize(colon);
+  }
+  std::string key = "containerd.io/distribution.source." + host;
   std::string value = ref.repository;
   auto it = info.labels.find(key);
   if (it != info.labels.end() && !it->second.empty()) {
