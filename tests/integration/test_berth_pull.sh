@@ -34,7 +34,11 @@ s2=$(view berthns snapshots ls | awk 'NR>1 {print $1, $2, $3}' | sort)
 assert_eq "$s2" "$s1" "snapshots differ"
 # Same blobs with the same labels (digest, size, labels).
 # Labels are printed in map order: sort them within the field.
-blobs() { view "$1" content ls | awk 'NR>1 {n=split($NF, a, ","); asort(a); s=a[1]; for (i=2;i<=n;i++) s=s","a[i]; print $1, $2, s}' | sort; }
+blobs() {
+  view "$1" content ls | awk 'NR>1 {print $1, $2, $NF}' | while read -r d s l; do
+    echo "$d $s $(tr , '\n' <<<"$l" | sort | paste -sd,)"
+  done | sort
+}
 c1=$(blobs ctrns)
 c2=$(blobs berthns)
 assert_eq "$c2" "$c1" "blobs or labels differ"
