@@ -1,5 +1,9 @@
 // Shared helpers of content store implementations: filter adaptors and label updates.
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 
 #include <chrono>
 
@@ -79,6 +83,25 @@ int64_t NowNanos() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
+}
+
+Status WriteIngestFile(const std::string& path, std::string_view data) {
+  std::string tmp = path + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return ErrnoStatus(errno, "create " + tmp);
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      Status s = ErrnoStatus(errno, "write " + tmp);
+      ::close(fd);
+      return s;
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  if (::close(fd) != 0) return ErrnoStatus(errno, "close " + tmp);
+  if (::rename(tmp.c_str(), path.c_str()) != 0) return ErrnoStatus(errno, "rename " + tmp);
+  return Status();
 }
 
 int64_t MtimeNanos(const struct stat& st) {

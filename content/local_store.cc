@@ -234,10 +234,10 @@ StatusOr<std::unique_ptr<Writer>> LocalStore::OpenWriter(const WriterOptions& op
     st.ref = opts.ref;
     st.total = opts.total;
     st.started_at = st.updated_at = NowNanos();
-    RETURN_IF_ERROR(WriteFileAtomic(JoinPath(tmpl, "ref"), opts.ref, 0644));
-    RETURN_IF_ERROR(WriteFileAtomic(JoinPath(tmpl, "startedat"), std::to_string(st.started_at), 0644));
-    RETURN_IF_ERROR(WriteFileAtomic(JoinPath(tmpl, "updatedat"), std::to_string(st.updated_at), 0644));
-    if (opts.total > 0) RETURN_IF_ERROR(WriteFileAtomic(JoinPath(tmpl, "total"), std::to_string(opts.total), 0644));
+    RETURN_IF_ERROR(WriteIngestFile(JoinPath(tmpl, "ref"), opts.ref));
+    RETURN_IF_ERROR(WriteIngestFile(JoinPath(tmpl, "startedat"), std::to_string(st.started_at)));
+    RETURN_IF_ERROR(WriteIngestFile(JoinPath(tmpl, "updatedat"), std::to_string(st.updated_at)));
+    if (opts.total > 0) RETURN_IF_ERROR(WriteIngestFile(JoinPath(tmpl, "total"), std::to_string(opts.total)));
     UniqueFd create(::open(JoinPath(tmpl, "data").c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
     if (!create) return ErrnoStatus(errno, "create ingest data " + opts.ref);
     if (::chmod(tmpl.c_str(), 0755) != 0) return ErrnoStatus(errno, "chmod ingest " + opts.ref);

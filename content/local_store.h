@@ -8,7 +8,8 @@
 //                                    /updatedat     idem, refreshed on Close
 //
 // An ingest directory is built under a temporary name and renamed into place, so it is either
-// absent or complete. A blob appears under blobs/ only after its size and digest were verified
+// absent or complete. Its bookkeeping files are not fsynced (an ingest is resumable state, not
+// data: after a power loss a torn one is removed at start-up); only the data is, at Commit. A blob appears under blobs/ only after its size and digest were verified
 // and its data fsynced; the rename is followed by an fsync of blobs/sha256. Resuming an ingest
 // re-hashes the bytes already in `data` (streaming, never the whole file in memory).
 //

@@ -103,9 +103,6 @@ Status LocalWriter::Commit(int64_t size, const std::optional<Digest>& expected, 
   if (Status s = RemoveAll(dir_); !s.ok()) {
     BLOG(Error) << what << ": remove ingest: " << s;
   }
-  if (Status s = FsyncDir(DirName(dir_)); !s.ok()) {
-    BLOG(Warn) << what << ": " << s;
-  }
   (void)labels;  // LocalStore keeps no labels; metadata::ContentStore records them.
   return Status();
 }
@@ -114,7 +111,7 @@ Status LocalWriter::Close() {
   if (closed_) return Status();
   Status out;
   if (::fsync(fd_.get()) != 0) out = ErrnoStatus(errno, StrCat("close ingest ", status_.ref, ": sync"));
-  Status ts = WriteFileAtomic(JoinPath(dir_, "updatedat"), std::to_string(status_.updated_at), 0644);
+  Status ts = WriteIngestFile(JoinPath(dir_, "updatedat"), std::to_string(status_.updated_at));
   // A vanished directory means the ingest was aborted underneath us; nothing left to keep.
   if (!ts.ok() && !absl::IsNotFound(ts) && out.ok()) out = ts;
   Release();

@@ -1,5 +1,10 @@
 // Builds the snapshotter backends, their namespaced stores and the diff applier's blob source
 // into the Daemon (called from BuildDaemon).
+#include <dirent.h>
+#include <unistd.h>
+
+#include <cstring>
+
 #include "common/fs.h"
 #include "common/log.h"
 #include "daemon/daemon.h"
@@ -29,12 +34,14 @@ class ContentReader final : public diff::Reader {
 Status BuildSnapshotters(Daemon& d) {
   const std::string& root = d.config.root;
   if (snapshotter::OverlaySupported()) {
-    ASSIGN_OR_RETURN(auto ovl, snapshotter::OverlaySnapshotter::Open(JoinPath(root, "io.containerd.snapshotter.v1.overlayfs")));
+    ASSIGN_OR_RETURN(auto ovl,
+                     snapshotter::OverlaySnapshotter::Open(JoinPath(root, "io.containerd.snapshotter.v1.overlayfs")));
     d.snapshotter_backends["overlayfs"] = std::move(ovl);
   } else {
     BLOG(Warn) << "overlayfs is not available: only the native snapshotter is loaded";
   }
-  ASSIGN_OR_RETURN(auto native, snapshotter::NativeSnapshotter::Open(JoinPath(root, "io.containerd.snapshotter.v1.native")));
+  ASSIGN_OR_RETURN(auto native,
+                   snapshotter::NativeSnapshotter::Open(JoinPath(root, "io.containerd.snapshotter.v1.native")));
   d.snapshotter_backends["native"] = std::move(native);
   for (auto& [name, backend] : d.snapshotter_backends) {
     auto store = std::make_unique<metadata::SnapshotStore>(*d.db, name, *backend);
@@ -52,6 +59,21 @@ Status BuildSnapshotters(Daemon& d) {
 
   d.diff_temp_dir = JoinPath(d.config.state, "tmpmounts");
   RETURN_IF_ERROR(MkdirAll(d.diff_temp_dir, 0700));
+  // Mount points a crashed Diff/Apply left behind: unmount and remove (never recursively).
+  if (DIR* dir = opendir(d.diff_temp_dir.c_str())) {
+    std::vector<std::string> stale;
+    while (struct dirent* e = readdir(dir)) {
+      std::string n = e->d_name;
+      if (n != "." && n != "..") stale.push_back(JoinPath(d.diff_temp_dir, n));
+    }
+    closedir(dir);
+    for (const auto& p : stale) {
+      Status s = snapshotter::UnmountAll(p);
+      if (!s.ok() || ::rmdir(p.c_str()) != 0) {
+        BLOG(Warn) << "stale diff mount point " << p << " left in place: " << (s.ok() ? strerror(errno) : s.message());
+      }
+    }
+  }
   if (!d.open_blob && d.content) {
     // Layer blobs come from the namespaced content store: a blob another namespace holds is
     // NotFound here, as in containerd.

@@ -37,13 +37,13 @@ class VerifyingReaderImpl final : public Reader {
       return k;
     }
     if (size_ >= 0 && read_ != size_) {
-      return absl::FailedPreconditionError(
-          StrCat("layer ", expected_.str(), ": unexpected size ", read_, ", expected ", size_, ": failed precondition"));
+      return absl::FailedPreconditionError(StrCat("layer ", expected_.str(), ": unexpected size ", read_, ", expected ",
+                                                  size_, ": failed precondition"));
     }
     Digest got = hash_.Current();
     if (!(got == expected_)) {
-      return absl::FailedPreconditionError(StrCat("layer ", expected_.str(), ": digest mismatch: got ", got.str(),
-                                                  ": failed precondition"));
+      return absl::FailedPreconditionError(
+          StrCat("layer ", expected_.str(), ": digest mismatch: got ", got.str(), ": failed precondition"));
     }
     return 0;
   }
@@ -108,16 +108,15 @@ bool IsLayerMediaType(const std::string& mt) {
   return false;
 }
 
-StatusOr<ApplyResult> ApplyToDir(Reader& layer, const std::string& root, WhiteoutMode mode,
-                                 const ApplyOptions& opts) {
+StatusOr<ApplyResult> ApplyToDir(Reader& layer, const std::string& root, WhiteoutMode mode, const ApplyOptions& opts) {
   ExtractTarget t;
   t.root = root;
   t.mode = mode;
   return ApplyTarget(layer, t, opts);
 }
 
-StatusOr<ApplyResult> Apply(const std::string& media_type, Reader& layer,
-                            const std::vector<snapshotter::Mount>& mounts, const ApplyOptions& opts) {
+StatusOr<ApplyResult> Apply(const std::string& media_type, Reader& layer, const std::vector<snapshotter::Mount>& mounts,
+                            const ApplyOptions& opts) {
   if (!IsLayerMediaType(media_type)) {
     return absl::InvalidArgumentError(StrCat("unsupported diff media type: ", media_type, ": invalid argument"));
   }
@@ -132,8 +131,8 @@ StatusOr<ApplyResult> Apply(const std::string& media_type, Reader& layer,
     return ApplyTarget(layer, t, opts);
   }
   const auto& m = mounts[0];
-  bool bind = m.type == "bind" || m.type == "rbind" || snapshotter::HasOption(m, "bind") ||
-              snapshotter::HasOption(m, "rbind");
+  bool bind =
+      m.type == "bind" || m.type == "rbind" || snapshotter::HasOption(m, "bind") || snapshotter::HasOption(m, "rbind");
   if (mounts.size() == 1 && bind && m.target.empty()) {
     if (snapshotter::HasOption(m, "ro")) return absl::InvalidArgumentError("apply layer: read-only bind mount");
     ExtractTarget t;

@@ -57,15 +57,14 @@ std::unique_ptr<Reader> VerifyingReader(std::unique_ptr<Reader> src, const Diges
 
 // How Diff/Apply obtains a layer blob: open the blob `digest` as seen from namespace `ns`
 // (NotFound when it is not there). The daemon wires this to the content store.
-using BlobOpener =
-    std::function<StatusOr<std::unique_ptr<Reader>>(const std::string& ns, const Digest& digest)>;
+using BlobOpener = std::function<StatusOr<std::unique_ptr<Reader>>(const std::string& ns, const Digest& digest)>;
 
 // The media type Apply reports for the uncompressed layer it applied.
 inline constexpr char kLayerMediaType[] = "application/vnd.oci.image.layer.v1.tar";
 
 struct ApplyOptions {
-  int64_t max_entries = 1'000'000;             // ResourceExhausted beyond this
-  int64_t max_size = int64_t{64} << 30;        // uncompressed bytes, ResourceExhausted beyond
+  int64_t max_entries = 1'000'000;       // ResourceExhausted beyond this
+  int64_t max_size = int64_t{64} << 30;  // uncompressed bytes, ResourceExhausted beyond
   // Where temporary mount points are made when mounts must be mounted (bind targets are
   // applied in place without mounting; overlay targets too, into their upperdir).
   std::string temp_dir = "/tmp";
@@ -84,8 +83,8 @@ bool IsLayerMediaType(const std::string& media_type);
 // InvalidArgument for an entry that would escape the root ("../x", a link outside);
 // ResourceExhausted beyond the bounds. On error the target may hold part of the layer: the
 // caller removes the active snapshot.
-StatusOr<ApplyResult> Apply(const std::string& media_type, Reader& layer,
-                            const std::vector<snapshotter::Mount>& mounts, const ApplyOptions& opts = {});
+StatusOr<ApplyResult> Apply(const std::string& media_type, Reader& layer, const std::vector<snapshotter::Mount>& mounts,
+                            const ApplyOptions& opts = {});
 
 // How whiteouts are written when applying into a plain directory.
 enum class WhiteoutMode {

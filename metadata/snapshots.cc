@@ -178,7 +178,8 @@ StatusOr<std::vector<snapshotter::Mount>> SnapshotStore::Create(Kind kind, const
   std::lock_guard<std::mutex> l(mu_);
   std::string bparent;
   RETURN_IF_ERROR(db_.View([&](Tx& tx) -> Status {
-    if (GetRow(tx, ns, name_, key).ok()) return absl::AlreadyExistsError(StrCat("snapshot \"", key, "\": already exists"));
+    if (GetRow(tx, ns, name_, key).ok())
+      return absl::AlreadyExistsError(StrCat("snapshot \"", key, "\": already exists"));
     if (parent.empty()) return Status();
     auto p = GetRow(tx, ns, name_, parent);
     if (!p.ok()) return absl::NotFoundError(StrCat("parent snapshot ", parent, " does not exist: not found"));
@@ -212,7 +213,8 @@ Status SnapshotStore::Commit(const std::string& ns, const std::string& lease, co
   std::lock_guard<std::mutex> l(mu_);
   Row active;
   RETURN_IF_ERROR(db_.View([&](Tx& tx) -> Status {
-    if (GetRow(tx, ns, name_, name).ok()) return absl::AlreadyExistsError(StrCat("snapshot \"", name, "\": already exists"));
+    if (GetRow(tx, ns, name_, name).ok())
+      return absl::AlreadyExistsError(StrCat("snapshot \"", name, "\": already exists"));
     ASSIGN_OR_RETURN(active, GetRow(tx, ns, name_, key));
     return Status();
   }));
@@ -261,7 +263,8 @@ Status SnapshotStore::Remove(const std::string& ns, const std::string& key) {
 Status SnapshotStore::Walk(const std::string& ns, const std::function<Status(const Info&)>& fn) {
   std::vector<Info> all;
   RETURN_IF_ERROR(db_.View([&](Tx& tx) -> Status {
-    ASSIGN_OR_RETURN(Stmt st, tx.Prepare("SELECT key FROM snapshots WHERE namespace=?1 AND snapshotter=?2 ORDER BY key"));
+    ASSIGN_OR_RETURN(Stmt st,
+                     tx.Prepare("SELECT key FROM snapshots WHERE namespace=?1 AND snapshotter=?2 ORDER BY key"));
     st.Bind(1, ns).Bind(2, name_);
     std::vector<std::string> keys;
     for (;;) {

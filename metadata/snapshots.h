@@ -49,8 +49,8 @@ class SnapshotStore {
   StatusOr<std::vector<snapshotter::Mount>> View(const std::string& ns, const std::string& lease,
                                                  const std::string& key, const std::string& parent,
                                                  const snapshotter::Labels& labels);
-  Status Commit(const std::string& ns, const std::string& lease, const std::string& name,
-                const std::string& key, const snapshotter::Labels& labels);
+  Status Commit(const std::string& ns, const std::string& lease, const std::string& name, const std::string& key,
+                const snapshotter::Labels& labels);
   Status Remove(const std::string& ns, const std::string& key);
   // Every snapshot of `ns` (labels included), in key order.
   Status Walk(const std::string& ns, const std::function<Status(const snapshotter::Info&)>& fn);

@@ -16,7 +16,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # runtime and integration-test peers
   runc containerd docker-registry skopeo umoci busybox-static
-  util-linux procps e2fsprogs iproute2 psmisc bsdextrautils systemd curl python3 ca-certificates
+  util-linux procps e2fsprogs iproute2 psmisc bsdextrautils systemd curl python3 ca-certificates zstd
 )
 
 missing=()

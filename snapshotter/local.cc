@@ -99,12 +99,8 @@ StatusOr<std::unique_ptr<metadata::Db>> LocalSnapshotter::OpenRoot(const std::st
   return storage::Open(JoinPath(root, "metadata.db"));
 }
 
-std::string LocalSnapshotter::UpperPath(int64_t id) const {
-  return StrCat(root_, "/snapshots/", id, "/fs");
-}
-std::string LocalSnapshotter::WorkPath(int64_t id) const {
-  return StrCat(root_, "/snapshots/", id, "/work");
-}
+std::string LocalSnapshotter::UpperPath(int64_t id) const { return StrCat(root_, "/snapshots/", id, "/fs"); }
+std::string LocalSnapshotter::WorkPath(int64_t id) const { return StrCat(root_, "/snapshots/", id, "/work"); }
 
 StatusOr<Info> LocalSnapshotter::Stat(const std::string& key) {
   StatusOr<Info> out;
@@ -143,7 +139,8 @@ StatusOr<std::vector<Mount>> LocalSnapshotter::Mounts(const std::string& key) {
     return Status();
   }));
   if (s.kind == Kind::kCommitted) {
-    return absl::FailedPreconditionError(StrCat("snapshot ", key, " is committed: mounts of a committed snapshot "
+    return absl::FailedPreconditionError(StrCat("snapshot ", key,
+                                                " is committed: mounts of a committed snapshot "
                                                 "are not available: failed precondition"));
   }
   return MountsFor(s);

@@ -33,8 +33,7 @@ class LocalSnapshotter : public Snapshotter {
   StatusOr<std::vector<Mount>> Mounts(const std::string& key) override;
   StatusOr<std::vector<Mount>> Prepare(const std::string& key, const std::string& parent,
                                        const Labels& labels) override;
-  StatusOr<std::vector<Mount>> View(const std::string& key, const std::string& parent,
-                                    const Labels& labels) override;
+  StatusOr<std::vector<Mount>> View(const std::string& key, const std::string& parent, const Labels& labels) override;
   Status Commit(const std::string& name, const std::string& key, const Labels& labels) override;
   Status Remove(const std::string& key) override;
   Status Walk(const std::function<Status(const Info&)>& fn) override;

@@ -15,9 +15,9 @@
 namespace berth::snapshotter {
 
 struct Mount {
-  std::string type;    // "overlay", "bind"
-  std::string source;  // "overlay" or a directory
-  std::string target;  // sub-path under the mount point; empty for the root (as containerd)
+  std::string type;                  // "overlay", "bind"
+  std::string source;                // "overlay" or a directory
+  std::string target;                // sub-path under the mount point; empty for the root (as containerd)
   std::vector<std::string> options;  // "ro", "rbind", "lowerdir=a:b", "upperdir=..."...
 
   bool operator==(const Mount&) const = default;
@@ -41,8 +41,7 @@ bool HasOption(const Mount& m, const std::string& opt);
 // (never recursively), so a failed unmount leaks a directory rather than deleting data below it.
 class TempMount {
  public:
-  static StatusOr<std::unique_ptr<TempMount>> Create(const std::vector<Mount>& mounts,
-                                                     const std::string& parent_dir);
+  static StatusOr<std::unique_ptr<TempMount>> Create(const std::vector<Mount>& mounts, const std::string& parent_dir);
   ~TempMount();
   TempMount(const TempMount&) = delete;
   TempMount& operator=(const TempMount&) = delete;

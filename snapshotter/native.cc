@@ -76,8 +76,7 @@ Status CopyFileData(const std::string& src, const std::string& dst, mode_t mode)
 Status CopyEntry(const std::string& src, const std::string& dst, const struct stat& sb, dev_t root_dev,
                  InodeMap& inodes, int depth);
 
-Status CopyDirContents(const std::string& src, const std::string& dst, dev_t root_dev, InodeMap& inodes,
-                       int depth) {
+Status CopyDirContents(const std::string& src, const std::string& dst, dev_t root_dev, InodeMap& inodes, int depth) {
   if (depth > 4096) return absl::ResourceExhaustedError("directory tree too deep");
   DIR* d = ::opendir(src.c_str());
   if (d == nullptr) return ErrnoStatus(errno, StrCat("open ", src));

@@ -23,8 +23,7 @@ StatusOr<std::unique_ptr<OverlaySnapshotter>> OverlaySnapshotter::Open(const std
   return std::unique_ptr<OverlaySnapshotter>(new OverlaySnapshotter(root, std::move(db), index_off));
 }
 
-Status OverlaySnapshotter::PrepareDirectory(const std::string& dir, Kind kind,
-                                            const std::vector<int64_t>& parent_ids) {
+Status OverlaySnapshotter::PrepareDirectory(const std::string& dir, Kind kind, const std::vector<int64_t>& parent_ids) {
   if (kind == Kind::kActive && ::mkdir(JoinPath(dir, "work").c_str(), 0711) != 0) {
     return ErrnoStatus(errno, "create work directory");
   }

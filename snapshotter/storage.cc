@@ -70,7 +70,8 @@ Info RowInfo(const Stmt& st) {
 
 // id, kind and parent id of `key`, NotFound when missing.
 StatusOr<std::tuple<int64_t, Kind, int64_t>> Lookup(Tx& tx, const std::string& key) {
-  ASSIGN_OR_RETURN(Stmt st, tx.Prepare("SELECT id, kind, IFNULL(parent_id, 0) FROM snapshotter_snapshots WHERE key=?1"));
+  ASSIGN_OR_RETURN(Stmt st,
+                   tx.Prepare("SELECT id, kind, IFNULL(parent_id, 0) FROM snapshotter_snapshots WHERE key=?1"));
   st.Bind(1, key);
   ASSIGN_OR_RETURN(bool row, st.Step());
   if (!row) return absl::NotFoundError(StrCat("snapshot ", key, ": not found"));
@@ -142,8 +143,9 @@ StatusOr<Snapshot> CreateSnapshot(Tx& tx, Kind kind, const std::string& key, con
   if (!absl::IsNotFound(existing.status())) return existing.status();
 
   int64_t now = metadata::NowNanos();
-  ASSIGN_OR_RETURN(Stmt ins, tx.Prepare("INSERT INTO snapshotter_snapshots(key, parent_id, kind, created_at, updated_at) "
-                                        "VALUES(?1, ?2, ?3, ?4, ?4)"));
+  ASSIGN_OR_RETURN(Stmt ins,
+                   tx.Prepare("INSERT INTO snapshotter_snapshots(key, parent_id, kind, created_at, updated_at) "
+                              "VALUES(?1, ?2, ?3, ?4, ?4)"));
   ins.Bind(1, key).Bind(3, static_cast<int64_t>(kind)).Bind(4, now);
   if (parent_id != 0) {
     ins.Bind(2, parent_id);

@@ -45,8 +45,8 @@ StatusOr<Snapshot> CreateSnapshot(metadata::Tx& tx, Kind kind, const std::string
 StatusOr<Info> UpdateInfo(metadata::Tx& tx, const Info& info, const std::vector<std::string>& fieldpaths);
 
 // Turns active `key` into committed `name` keeping its id; records `usage`. Returns the id.
-StatusOr<int64_t> CommitActive(metadata::Tx& tx, const std::string& key, const std::string& name,
-                               const Usage& usage, const Labels& labels);
+StatusOr<int64_t> CommitActive(metadata::Tx& tx, const std::string& key, const std::string& name, const Usage& usage,
+                               const Labels& labels);
 
 // Deletes the row of `key`; FailedPrecondition when it has children. Returns id and kind.
 StatusOr<std::pair<int64_t, Kind>> Remove(metadata::Tx& tx, const std::string& key);

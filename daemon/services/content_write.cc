@@ -38,10 +38,6 @@ class WriteReactor final : public grpc::ServerBidiReactor<ctv1::WriteContentRequ
       boost::asio::post(*d_.pool, [this] { Done(absl::CancelledError("write: client went away")); });
       return;
     }
-    if (committed_) {
-      boost::asio::post(*d_.pool, [this] { Done(Status()); });
-      return;
-    }
     StartRead(&req_);
   }
 
@@ -109,6 +105,11 @@ class WriteReactor final : public grpc::ServerBidiReactor<ctv1::WriteContentRequ
       if (committed_) writer_.reset();
     }
     req_.Clear();  // drop the (up to 1 MiB) data before waiting for the next message
+    if (committed_) {
+      // The writer is released already; the final response travels with the OK status.
+      StartWriteAndFinish(&resp_, grpc::WriteOptions(), grpc::Status::OK);
+      return Status();
+    }
     StartWrite(&resp_);
     return Status();
   }
@@ -129,6 +130,9 @@ class WriteReactor final : public grpc::ServerBidiReactor<ctv1::WriteContentRequ
     total_ = req_.total();
     expected_ = opts.expected;
     ASSIGN_OR_RETURN(writer_, store_->OpenWriter(opts));
+    if (int64_t held = writer_->GetStatus().offset; held > 0) {
+      BLOG(Info) << "resuming ingest " << ref_ << " at offset " << held;
+    }
     return Status();
   }
 

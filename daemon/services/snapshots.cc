@@ -129,8 +129,8 @@ grpc::ServerUnaryReactor* SnapshotsService::Prepare(grpc::CallbackServerContext*
   return RunUnary(ctx, *d_.pool, [this, ctx, req, resp]() -> Status {
     ASSIGN_OR_RETURN(std::string ns, RequireNamespace(ctx));
     ASSIGN_OR_RETURN(metadata::SnapshotStore * store, Lookup(d_, req->snapshotter()));
-    ASSIGN_OR_RETURN(auto mounts, store->Prepare(ns, LeaseFromContext(ctx), req->key(), req->parent(),
-                                                 LabelsOf(req->labels())));
+    ASSIGN_OR_RETURN(auto mounts,
+                     store->Prepare(ns, LeaseFromContext(ctx), req->key(), req->parent(), LabelsOf(req->labels())));
     MountsToProto(mounts, resp->mutable_mounts());
     containerd::events::SnapshotPrepare ev;
     ev.set_key(req->key());
@@ -218,7 +218,7 @@ grpc::ServerUnaryReactor* SnapshotsService::Update(grpc::CallbackServerContext* 
 }
 
 grpc::ServerWriteReactor<sv1::ListSnapshotsResponse>* SnapshotsService::List(grpc::CallbackServerContext* ctx,
-                                                                            const sv1::ListSnapshotsRequest* req) {
+                                                                             const sv1::ListSnapshotsRequest* req) {
   return new ListReactor(d_, ctx, req);
 }
 

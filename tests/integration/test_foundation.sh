@@ -33,6 +33,13 @@ out=$(bctr namespaces rm never-existed)
 assert_contains "$out" "never-existed" "rm of a missing namespace prints its name and succeeds"
 bctr namespaces create "bad/name" 2>/dev/null && fail "invalid namespace name accepted"
 
+log "namespaced calls: a missing namespace is FailedPrecondition, a malformed one InvalidArgument"
+# ctr maps the gRPC code back to its error class and prints the class text.
+err=$(ctr --address "$SOCK" --namespace "" content ls 2>&1) && fail "call without a namespace succeeded"
+assert_contains "$err" "namespace is required: failed precondition" "missing namespace header"
+err=$(ctr --address "$SOCK" --namespace "Bad..Name" content ls 2>&1) && fail "malformed namespace accepted"
+assert_contains "$err" "invalid argument" "malformed namespace header"
+
 log "introspection: plugins"
 out=$(bctr plugins ls)
 assert_contains "$out" "io.containerd.grpc.v1" "plugins ls"

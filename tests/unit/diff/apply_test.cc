@@ -74,8 +74,15 @@ class ApplyTest : public ::testing::Test {
 TEST_F(ApplyTest, PreservesEverything) {
   TarBuilder tb;
   tb.Dir("etc", 0750);
-  tb.Add(TarEntry{.path = "etc/conf", .perm = 04755, .data = "hello", .uid = 1000, .gid = 1001, .mtime = 1234567890,
-                  .xattrs = {{"user.k", "v"}, {"security.capability", std::string("\x01\x00\x00\x02\x00\x04\x00\x00", 8) + std::string(12, '\0')}}});
+  tb.Add(TarEntry{
+      .path = "etc/conf",
+      .perm = 04755,
+      .data = "hello",
+      .uid = 1000,
+      .gid = 1001,
+      .mtime = 1234567890,
+      .xattrs = {{"user.k", "v"},
+                 {"security.capability", std::string("\x01\x00\x00\x02\x00\x04\x00\x00", 8) + std::string(12, '\0')}}});
   tb.Symlink("etc/link", "/etc/conf");
   tb.Hardlink("etc/hard", "etc/conf");
   tb.Add(TarEntry{.path = "dev/null", .type = AE_IFCHR, .perm = 0666, .dev_major = 1, .dev_minor = 3});
@@ -132,11 +139,22 @@ TEST_F(ApplyTest, GzipAndZstdGiveTheUncompressedDigest) {
 }
 
 TEST_F(ApplyTest, WhiteoutsInDeleteMode) {
-  auto first = ApplyBytes(TarBuilder().Dir("d").File("d/old", "1").File("d/keep", "k").File("gone", "g").Dir("o")
-                              .File("o/x", "x").Finish());
+  auto first = ApplyBytes(TarBuilder()
+                              .Dir("d")
+                              .File("d/old", "1")
+                              .File("d/keep", "k")
+                              .File("gone", "g")
+                              .Dir("o")
+                              .File("o/x", "x")
+                              .Finish());
   ASSERT_TRUE(first.ok()) << first.status();
-  auto second = ApplyBytes(TarBuilder().File("d/.wh.old", "").File(".wh.gone", "").Dir("o").File("o/new", "n")
-                               .File("o/.wh..wh..opq", "").Finish());
+  auto second = ApplyBytes(TarBuilder()
+                               .File("d/.wh.old", "")
+                               .File(".wh.gone", "")
+                               .Dir("o")
+                               .File("o/new", "n")
+                               .File("o/.wh..wh..opq", "")
+                               .Finish());
   ASSERT_TRUE(second.ok()) << second.status();
   EXPECT_FALSE(Exists(root_ + "/d/old"));
   EXPECT_TRUE(Exists(root_ + "/d/keep"));
@@ -147,8 +165,12 @@ TEST_F(ApplyTest, WhiteoutsInDeleteMode) {
 }
 
 TEST_F(ApplyTest, WhiteoutsInOverlayMode) {
-  auto r = ApplyBytes(TarBuilder().Dir("d").Add(TarEntry{.path = "d/.wh.old", .uid = 5, .gid = 6})
-                          .File("d/.wh..wh..opq", "").File("d/new", "n").Finish(),
+  auto r = ApplyBytes(TarBuilder()
+                          .Dir("d")
+                          .Add(TarEntry{.path = "d/.wh.old", .uid = 5, .gid = 6})
+                          .File("d/.wh..wh..opq", "")
+                          .File("d/new", "n")
+                          .Finish(),
                       WhiteoutMode::kOverlay);
   ASSERT_TRUE(r.ok()) << r.status();
   struct stat sb;
@@ -194,8 +216,8 @@ TEST_F(ApplyTest, SymlinksAreNeverFollowedOutside) {
   if (r.ok()) {
     EXPECT_FALSE(Exists(outside_ + "/pwned"));
   }
-  auto r2 = ApplyBytes(TarBuilder().Symlink("rel", "../../../../../../../../" + outside_)
-                           .File("rel/pwned2", "x").Finish());
+  auto r2 =
+      ApplyBytes(TarBuilder().Symlink("rel", "../../../../../../../../" + outside_).File("rel/pwned2", "x").Finish());
   EXPECT_TRUE(OutsideEmpty());
   // Confined inside the root, the link resolves to <root>/<outside_>, which exists after the
   // absolute-path test above or not; either way nothing is written outside.
@@ -282,16 +304,26 @@ TEST_F(ApplyTest, OverlaySnapshotsEndToEnd) {
   ASSERT_TRUE(sn.ok()) << sn.status();
   auto m1 = (*sn)->Prepare("k1", "", {});
   ASSERT_TRUE(m1.ok());
-  StringReader l1(TarBuilder(TarCompression::kGzip).Dir("etc").File("etc/a", "A").File("etc/b", "B").Dir("opq")
-                      .File("opq/old", "o").Finish());
+  StringReader l1(TarBuilder(TarCompression::kGzip)
+                      .Dir("etc")
+                      .File("etc/a", "A")
+                      .File("etc/b", "B")
+                      .Dir("opq")
+                      .File("opq/old", "o")
+                      .Finish());
   auto r1 = Apply("application/vnd.oci.image.layer.v1.tar+gzip", l1, *m1);
   ASSERT_TRUE(r1.ok()) << r1.status();
   ASSERT_TRUE((*sn)->Commit("c1", "k1", {}).ok());
   auto m2 = (*sn)->Prepare("k2", "c1", {});
   ASSERT_TRUE(m2.ok());
   ASSERT_EQ((*m2)[0].type, "overlay");
-  StringReader l2(TarBuilder(TarCompression::kZstd).File("etc/.wh.a", "").Dir("opq").File("opq/.wh..wh..opq", "")
-                      .File("opq/new", "n").File("sub/deep/file", "d").Finish());
+  StringReader l2(TarBuilder(TarCompression::kZstd)
+                      .File("etc/.wh.a", "")
+                      .Dir("opq")
+                      .File("opq/.wh..wh..opq", "")
+                      .File("opq/new", "n")
+                      .File("sub/deep/file", "d")
+                      .Finish());
   auto r2 = Apply("application/vnd.oci.image.layer.v1.tar+zstd", l2, *m2);
   ASSERT_TRUE(r2.ok()) << r2.status();
   ASSERT_TRUE((*sn)->Commit("c2", "k2", {}).ok());

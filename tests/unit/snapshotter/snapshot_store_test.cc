@@ -34,10 +34,12 @@ class SnapshotStoreTest : public ::testing::Test {
   }
   std::vector<std::string> BackendKeys() {
     std::vector<std::string> out;
-    EXPECT_TRUE(backend_->Walk([&](const Info& i) {
-                          out.push_back(i.name);
-                          return Status();
-                        }).ok());
+    EXPECT_TRUE(backend_
+                    ->Walk([&](const Info& i) {
+                      out.push_back(i.name);
+                      return Status();
+                    })
+                    .ok());
     return out;
   }
   std::vector<std::string> LeaseResources(const std::string& ns, const std::string& lease) {
@@ -52,7 +54,8 @@ class SnapshotStoreTest : public ::testing::Test {
                        out.push_back(st.Text(0) + " " + st.Text(1));
                      }
                      return Status();
-                   }).ok());
+                   })
+                    .ok());
     return out;
   }
 
@@ -79,10 +82,13 @@ TEST_F(SnapshotStoreTest, NamespacesAreIsolated) {
   EXPECT_EQ(keys[0].substr(keys[0].rfind('/') + 1), "layer");
 
   std::vector<std::string> in_a;
-  ASSERT_TRUE(store_->Walk("a", [&](const Info& i) {
-                      in_a.push_back(i.name);
-                      return Status();
-                    }).ok());
+  ASSERT_TRUE(store_
+                  ->Walk("a",
+                         [&](const Info& i) {
+                           in_a.push_back(i.name);
+                           return Status();
+                         })
+                  .ok());
   EXPECT_EQ(in_a, std::vector<std::string>{"layer"});
   // Removing in one namespace leaves the other alone.
   ASSERT_TRUE(store_->Remove("a", "layer").ok());
@@ -120,9 +126,11 @@ TEST_F(SnapshotStoreTest, InfoParentsKindsAndLabels) {
 
 TEST_F(SnapshotStoreTest, LeasesRecordSnapshots) {
   ASSERT_TRUE(db_->Update([](Tx& tx) -> Status {
-                   ASSIGN_OR_RETURN(Stmt st, tx.Prepare("INSERT INTO leases(namespace, id, created_at) VALUES('ns','l1',1)"));
+                   ASSIGN_OR_RETURN(Stmt st,
+                                    tx.Prepare("INSERT INTO leases(namespace, id, created_at) VALUES('ns','l1',1)"));
                    return st.Run();
-                 }).ok());
+                 })
+                  .ok());
   EXPECT_TRUE(absl::IsNotFound(store_->Prepare("ns", "nolease", "k", "", {}).status()));
   EXPECT_TRUE(absl::IsNotFound(store_->Stat("ns", "k").status()));
   EXPECT_TRUE(BackendKeys().empty());

@@ -192,7 +192,8 @@ TEST_P(SnapshotterTest, WalkListsEverySnapshot) {
   ASSERT_TRUE(sn_->Walk([&](const Info& i) {
                    seen[i.name] = i;
                    return Status();
-                 }).ok());
+                 })
+                  .ok());
   ASSERT_EQ(seen.size(), 3u);
   EXPECT_EQ(seen["base"].kind, Kind::kCommitted);
   EXPECT_EQ(seen["act"].kind, Kind::kActive);

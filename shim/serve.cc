@@ -1,0 +1,83 @@
+// Serve: the long-lived mode of containerd-shim-berth-v2 (see actions.h).
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "common/fs.h"
+#include "common/log.h"
+#include "shim/actions.h"
+#include "shim/events.h"
+#include "shim/reaper.h"
+#include "shim/service.h"
+#include "ttrpc/client.h"
+#include "ttrpc/server.h"
+
+namespace berth::shim {
+
+int Serve(const Flags& flags) {
+  // The daemon drains <bundle>/log; opening it write-only blocks until it has a reader, which
+  // is the contract (containerd opens it before running `start`).
+  int logfd = ::open("log", O_WRONLY | O_CLOEXEC);
+  if (logfd >= 0) {
+    ::dup2(logfd, 2);
+    ::close(logfd);
+  }
+  log::SetFd(2);
+  log::SetTag(StrCat("shim ", flags.ns, "/", flags.id));
+  if (flags.debug) log::SetLevel(log::Level::kDebug);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  char cwd[4096];
+  std::string bundle = ::getcwd(cwd, sizeof(cwd)) ? cwd : ".";
+  if (Status st = BecomeSubreaper(); !st.ok()) {
+      BLOG(Warn) << st;
+    }
+
+  boost::asio::io_context io(1);
+  const char* ttrpc_address = std::getenv("TTRPC_ADDRESS");
+  EventForwarder events(io, ttrpc_address ? ttrpc_address : "", flags.ns);
+  boost::asio::steady_timer exit_timer(io);
+  bool exiting = false;
+  auto exit_shim = [&] {
+    if (exiting) return;
+    exiting = true;
+    // Let the Shutdown answer (and queued events) go out first.
+    exit_timer.expires_after(std::chrono::milliseconds(50));
+    exit_timer.async_wait([&](const boost::system::error_code&) { io.stop(); });
+  };
+  ServiceConfig cfg{flags.ns, flags.id, bundle};
+  TaskService service(io, cfg, &events, exit_shim);
+  auto reaper = Reaper::Create(io, [&](int pid, int code) { service.OnExit(pid, code); });
+  if (!reaper.ok()) {
+    BLOG(Error) << reaper.status();
+    return 1;
+  }
+  ttrpc::Server server(io);
+  service.Register(server);
+  if (Status st = server.Serve(3); !st.ok()) {
+    BLOG(Error) << "serve: " << st;
+    return 1;
+  }
+  (*reaper)->Start();
+  if (const char* fd = std::getenv(kReadyEnv)) {
+    int rfd = std::atoi(fd);
+    (void)!::write(rfd, "R", 1);
+    ::close(rfd);
+    ::unsetenv(kReadyEnv);
+  }
+  BLOG(Info) << "serving containerd.task.v2.Task, pid " << ::getpid();
+  io.run();
+  server.Close();
+  if (StatusOr<std::string> addr = ReadFile(JoinPath(bundle, "address")); addr.ok()) {
+    ::unlink(ttrpc::SocketPathFromAddress(*addr).c_str());
+  }
+  BLOG(Info) << "shim exiting";
+  return 0;
+}
+
+}  // namespace berth::shim
