@@ -11,7 +11,7 @@
 source "$(dirname "$0")/lib/common.sh"
 trap bench_cleanup EXIT
 
-LAYER_MB=${1:-40}
+LAYER_MB=${1:-50}
 ROUNDS=${ROUNDS:-2}
 bench_loopfs 8
 bench_registry
