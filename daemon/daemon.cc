@@ -104,6 +104,7 @@ StatusOr<std::unique_ptr<Daemon>> BuildDaemon(const Config& config) {
       {"io.containerd.gc.v1", "scheduler", {"io.containerd.metadata.v1"}},
   };
   WireGarbageCollector(*d);
+  d->gc_stopper.gc = d->gc.get();
   d->plugins.push_back({"io.containerd.content.v1", "content", {}});
   d->plugins.push_back({"io.containerd.grpc.v1", "content", {"io.containerd.content.v1", "io.containerd.metadata.v1"}});
   RETURN_IF_ERROR(BuildSnapshotters(*d));

@@ -62,6 +62,14 @@ struct Daemon {
   std::string diff_temp_dir;
 
   std::vector<PluginInfo> plugins;
+
+  // Last member, so destroyed first: stops the collector before the stores it uses go away.
+  struct GcStopper {
+    metadata::GarbageCollector* gc = nullptr;
+    ~GcStopper() {
+      if (gc) gc->Stop();
+    }
+  } gc_stopper;
 };
 
 // Creates the root and state directories, opens the metadata database and builds every core

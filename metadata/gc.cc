@@ -247,13 +247,15 @@ GarbageCollector::GarbageCollector(Db& db, Backends backends, int64_t period_ms)
   thread_ = std::thread([this] { Loop(); });
 }
 
-GarbageCollector::~GarbageCollector() {
+GarbageCollector::~GarbageCollector() { Stop(); }
+
+void GarbageCollector::Stop() {
   {
     std::lock_guard<std::mutex> l(mu_);
     stop_ = true;
   }
   cv_.notify_all();
-  thread_.join();
+  if (thread_.joinable()) thread_.join();
 }
 
 void GarbageCollector::SetBackends(Backends backends) {

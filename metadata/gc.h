@@ -99,6 +99,9 @@ class GarbageCollector {
 
   // Requests an asynchronous collection (coalesced with pending requests).
   void Schedule();
+  // Stops the background thread (waiting for a running collection); later Schedule() calls do
+  // nothing, CollectNow() still works. Called before the stores the backends use go away.
+  void Stop();
   // Runs a collection now and returns what it removed; waits for a running one first.
   StatusOr<GcStats> CollectNow();
 

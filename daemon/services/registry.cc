@@ -6,6 +6,7 @@
 #include "daemon/services/tasks.h"
 #include "daemon/services/images.h"
 #include "daemon/services/leases.h"
+#include "daemon/services/pull.h"
 #include "daemon/services/content.h"
 #include "daemon/services/diff.h"
 #include "daemon/services/snapshots.h"
@@ -22,6 +23,7 @@ std::vector<std::unique_ptr<grpc::Service>> MakeServices(Daemon& d) {
   s.push_back(std::make_unique<TasksService>(d));
   s.push_back(std::make_unique<ImagesService>(d));
   s.push_back(std::make_unique<LeasesService>(d));
+  s.push_back(std::make_unique<PullService>(d));
   s.push_back(std::make_unique<ContentService>(d));
   s.push_back(std::make_unique<SnapshotsService>(d));
   s.push_back(std::make_unique<DiffService>(d));

@@ -1,0 +1,52 @@
+#include "cmd/berth/commands.h"
+
+#include <ctime>
+#include <iostream>
+
+namespace berth::cli {
+
+const Command kCommands[] = {
+    {"pull", SetupPull},
+    {"images", SetupImages},
+    {"rmi", SetupRmi},
+};
+const size_t kNumCommands = sizeof(kCommands) / sizeof(kCommands[0]);
+
+std::shared_ptr<grpc::Channel> Connect(const Globals& g) {
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(16 << 20);
+  args.SetMaxSendMessageSize(16 << 20);
+  return grpc::CreateCustomChannel("unix:" + g.address, grpc::InsecureChannelCredentials(), args);
+}
+
+std::unique_ptr<grpc::ClientContext> NewContext(const Globals& g) {
+  auto ctx = std::make_unique<grpc::ClientContext>();
+  ctx->AddMetadata("containerd-namespace", g.ns);
+  return ctx;
+}
+
+void PrintError(const grpc::Status& s) { std::cerr << "berth: " << s.error_message() << "\n"; }
+
+std::string HumanSize(int64_t b) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(b);
+  int u = 0;
+  while (v >= 1024 && u < 4) v /= 1024, ++u;
+  char buf[32];
+  snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
+  return buf;
+}
+
+std::string HumanAge(int64_t t) {
+  int64_t d = static_cast<int64_t>(time(nullptr)) - t;
+  if (d < 0) d = 0;
+  auto fmt = [](int64_t n, const char* unit) {
+    return std::to_string(n) + " " + unit + (n == 1 ? "" : "s") + " ago";
+  };
+  if (d < 60) return fmt(d, "second");
+  if (d < 3600) return fmt(d / 60, "minute");
+  if (d < 86400) return fmt(d / 3600, "hour");
+  return fmt(d / 86400, "day");
+}
+
+}  // namespace berth::cli

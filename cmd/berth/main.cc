@@ -1,0 +1,18 @@
+// berth: the command line client of berthd. Global flags choose the socket and namespace;
+// subcommands are dispatched from kCommands (commands.cc), one file each.
+#include <cstdlib>
+
+#include "cmd/berth/commands.h"
+
+int main(int argc, char** argv) {
+  berth::cli::Globals g;
+  if (const char* a = std::getenv("BERTH_ADDRESS"); a && *a) g.address = a;
+  if (const char* n = std::getenv("BERTH_NAMESPACE"); n && *n) g.ns = n;
+  CLI::App app{"berth: client for berthd"};
+  app.require_subcommand(1);
+  app.add_option("-a,--address", g.address, "berthd socket (env BERTH_ADDRESS)");
+  app.add_option("-n,--namespace", g.ns, "namespace (env BERTH_NAMESPACE)");
+  for (size_t i = 0; i < berth::cli::kNumCommands; ++i) berth::cli::kCommands[i].setup(app, g);
+  CLI11_PARSE(app, argc, argv);
+  return g.exit_code;
+}

@@ -1,0 +1,109 @@
+// berth pull REF: asks berthd to pull (and unpack) an image and shows per-layer progress:
+// redrawn bars on a terminal, one line per state change otherwise.
+#include <unistd.h>
+
+#include <iostream>
+#include <map>
+#include <vector>
+
+#include "berth/services/images/v1/pull.grpc.pb.h"
+#include "cmd/berth/commands.h"
+
+namespace berth::cli {
+namespace {
+
+namespace bpv1 = berth::services::images::v1;
+
+struct LayerLine {
+  std::string status = "waiting";
+  int64_t offset = 0, total = 0;
+};
+
+std::string Short(const std::string& digest) {
+  return digest.rfind("sha256:", 0) == 0 ? digest.substr(7, 12) : digest.substr(0, 12);
+}
+
+std::string Bar(const LayerLine& l) {
+  const int width = 30;
+  int fill = l.total > 0 ? static_cast<int>(width * std::min<int64_t>(l.offset, l.total) / l.total) : 0;
+  if (l.status != "waiting" && l.status != "downloading") fill = width;
+  return "[" + std::string(fill, '=') + std::string(width - fill, ' ') + "]";
+}
+
+}  // namespace
+
+void SetupPull(CLI::App& app, Globals& g) {
+  auto* c = app.add_subcommand("pull", "pull an image into berthd and unpack it");
+  static std::string ref, platform, snapshotter;
+  static bool plain_http = false, no_unpack = false;
+  static std::vector<std::string> insecure;
+  c->add_option("ref", ref, "image reference")->required();
+  c->add_flag("--plain-http", plain_http, "talk HTTP to the registry");
+  c->add_option("--insecure-registry", insecure, "registry host reached over HTTP");
+  c->add_option("--platform", platform, "platform (os/arch[/variant])");
+  c->add_option("--snapshotter", snapshotter, "snapshotter to unpack into");
+  c->add_flag("--no-unpack", no_unpack, "only fetch the content");
+  c->callback([&g] {
+    auto stub = bpv1::Images::NewStub(Connect(g));
+    auto ctx = NewContext(g);
+    bpv1::PullRequest req;
+    req.set_ref(ref);
+    req.set_plain_http(plain_http);
+    req.set_platform(platform);
+    req.set_unpack(!no_unpack);
+    req.set_snapshotter(snapshotter);
+    for (const auto& h : insecure) req.add_insecure_hosts(h);
+    if (const char* u = std::getenv("BERTH_REGISTRY_USER")) req.set_username(u);
+    if (const char* p = std::getenv("BERTH_REGISTRY_PASSWORD")) req.set_password(p);
+    auto reader = stub->Pull(ctx.get(), req);
+    const bool tty = isatty(1);
+    std::vector<std::string> order;
+    std::map<std::string, LayerLine> lines;
+    int drawn = 0;
+    auto redraw = [&] {
+      if (drawn > 0) std::cout << "\033[" << drawn << "A";
+      for (const auto& d : order) {
+        const auto& l = lines[d];
+        std::cout << "\033[2K" << Short(d) << " " << Bar(l) << " " << l.status;
+        if (l.status == "downloading") std::cout << " " << HumanSize(l.offset) << "/" << HumanSize(l.total);
+        std::cout << "\n";
+      }
+      drawn = static_cast<int>(order.size());
+      std::cout.flush();
+    };
+    bpv1::PullProgress p;
+    while (reader->Read(&p)) {
+      if (p.has_resolved()) {
+        std::cout << "resolved " << p.resolved().name() << " " << p.resolved().digest() << "\n";
+        for (const auto& l : p.resolved().layers()) {
+          order.push_back(l.digest());
+          lines[l.digest()].total = l.size();
+        }
+        if (tty) redraw();
+      } else if (p.has_layer()) {
+        auto& l = lines[p.layer().digest()];
+        bool changed = l.status != p.layer().status();
+        l.status = p.layer().status();
+        l.offset = p.layer().offset();
+        l.total = p.layer().total();
+        if (tty) {
+          redraw();
+        } else if (changed) {
+          std::cout << Short(p.layer().digest()) << " " << l.status << " " << l.total << " bytes\n";
+        }
+      } else if (p.has_done()) {
+        if (tty) redraw();
+        std::cout << "done " << p.done().image().name() << " " << p.done().image().target().digest();
+        if (!p.done().chain_id().empty()) std::cout << " (snapshot " << p.done().chain_id() << ")";
+        std::cout << "\n";
+      }
+    }
+    grpc::Status s = reader->Finish();
+    if (!s.ok()) {
+      PrintError(s);
+      g.exit_code = 1;
+    }
+  });
+}
+
+}  // namespace berth::cli

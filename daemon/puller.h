@@ -1,0 +1,51 @@
+// Puller: berthd's own image pull (berth.services.images.v1.Images/Pull), the work ctr does
+// client-side done inside the daemon: resolve the reference with remotes::Registry, fetch the
+// root manifest/index, the platform's manifest, its config and its layers (concurrently) into
+// the namespaced content store under a lease, with the same labels ctr sets (children
+// containerd.io/gc.ref.content.*, containerd.io/distribution.source.<host>), create or update the
+// image record, and unpack it with images::Unpack, a layer being applied as soon as it and the
+// layers below it are downloaded.
+//
+// Thread-safety: one Puller per pull; Run() blocks the calling thread (a pool thread) and calls
+// the progress callback from download threads (it must be thread-safe and not block long).
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "daemon/daemon.h"
+#include "images/manifest.h"
+#include "metadata/images.h"
+
+namespace berth::daemon {
+
+struct PullRequest {
+  std::string ns;
+  std::string ref;
+  bool plain_http = false;
+  std::string platform;  // "" = default
+  bool unpack = true;
+  std::string snapshotter;  // "" = namespace default or overlayfs
+  std::map<std::string, std::string> labels;
+  std::vector<std::string> insecure_hosts;
+  std::string username, password;
+};
+
+struct PullEvents {
+  std::function<void(const std::string& name, const std::string& digest,
+                     const std::vector<images::Descriptor>& layers)> resolved;
+  std::function<void(const std::string& digest, const std::string& status, int64_t offset, int64_t total)> layer;
+};
+
+struct PullResult {
+  metadata::Image image;
+  std::string chain_id;
+};
+
+// Codes: InvalidArgument (bad reference/platform), NotFound (unknown image or platform),
+// Unauthenticated/PermissionDenied, Unavailable (network), DataLoss (digest mismatch), and
+// whatever unpacking returns. `cancelled` is polled between steps.
+StatusOr<PullResult> RunPull(Daemon& d, const PullRequest& req, const PullEvents& events,
+                             const std::function<bool()>& cancelled);
+
+}  // namespace berth::daemon
