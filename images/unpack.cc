@@ -1,25 +1,15 @@
 #include "images/unpack.h"
 
-#include <sys/random.h>
 
 #include <chrono>
 
+#include "common/unique.h"
 #include "images/chain_id.h"
 
 namespace berth::images {
 
 std::string ExtractKey(const std::string& chain_id) {
-  static const char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  unsigned char b[3] = {0, 0, 0};
-  if (getrandom(b, sizeof b, 0) != sizeof b) {
-    auto t = std::chrono::steady_clock::now().time_since_epoch().count();
-    b[0] = t & 0xff, b[1] = (t >> 8) & 0xff, b[2] = (t >> 16) & 0xff;
-  }
-  uint32_t v = (b[0] << 16) | (b[1] << 8) | b[2];
-  std::string suffix = {kB64[(v >> 18) & 63], kB64[(v >> 12) & 63], kB64[(v >> 6) & 63], kB64[v & 63]};
-  auto nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                   std::chrono::system_clock::now().time_since_epoch()).count() % 1000000000;
-  return StrCat("extract-", nanos, "-", suffix, " ", chain_id);
+  return StrCat("extract-", UniquePart(), " ", chain_id);
 }
 
 StatusOr<Descriptor> ResolveManifest(UnpackBackend& backend, const Descriptor& target, const Platform& platform) {

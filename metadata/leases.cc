@@ -1,6 +1,5 @@
 #include "metadata/leases.h"
 
-#include <sys/random.h>
 #include <time.h>
 
 #include <cctype>
@@ -9,6 +8,7 @@
 
 #include "common/digest.h"
 #include "common/filters.h"
+#include "common/unique.h"
 #include "metadata/namespaces.h"
 
 namespace berth::metadata {
@@ -32,18 +32,7 @@ StatusOr<Lease> ReadLease(Tx& tx, const std::string& ns, const std::string& id, 
 
 }  // namespace
 
-std::string GenerateLeaseId() {
-  static const char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  unsigned char b[3] = {0, 0, 0};
-  if (getrandom(b, sizeof b, 0) != sizeof b) {
-    auto t = std::chrono::steady_clock::now().time_since_epoch().count();
-    b[0] = t & 0xff, b[1] = (t >> 8) & 0xff, b[2] = (t >> 16) & 0xff;
-  }
-  uint32_t v = (b[0] << 16) | (b[1] << 8) | b[2];
-  std::string suffix = {kB64[(v >> 18) & 63], kB64[(v >> 12) & 63], kB64[(v >> 6) & 63], kB64[v & 63]};
-  int64_t nanos = NowNanos() % 1000000000;
-  return StrCat(nanos, "-", suffix);
-}
+std::string GenerateLeaseId() { return UniquePart(); }
 
 StatusOr<int64_t> ParseRfc3339(const std::string& s) {
   auto bad = [&] { return absl::InvalidArgumentError(StrCat("invalid RFC 3339 time \"", s, "\"")); };
