@@ -15,6 +15,7 @@
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 
+#include "ttrpc/connection.h"
 #include "ttrpc/frame.h"
 #include "ttrpc/ttrpc.pb.h"
 
@@ -29,9 +30,10 @@ Status ClosedError() { return absl::UnavailableError("ttrpc: closed"); }
 
 // The connection and its call table. Every member is touched on the io thread only, except
 // closed_ (atomic) and the close callbacks (mutex).
-class ClientConn : public std::enable_shared_from_this<ClientConn> {
+class ClientConn : public FramedConnection<ClientConn>, public std::enable_shared_from_this<ClientConn> {
+  friend class FramedConnection<ClientConn>;
  public:
-  ClientConn(asio::io_context& io, stream::socket sock) : io_(io), sock_(std::move(sock)) {}
+  ClientConn(asio::io_context& io, stream::socket sock) : FramedConnection(std::move(sock)), io_(io) {}
 
   void Start() { ReadHeader(); }
 
@@ -121,8 +123,7 @@ class ClientConn : public std::enable_shared_from_this<ClientConn> {
       });
     }
     pending_.emplace(id, std::move(p));
-    out_.push_back(EncodeFrame(id, kRequest, bytes));
-    if (!writing_) WriteNext();
+    Send(EncodeFrame(id, kRequest, bytes));
   }
 
   void Finish(uint32_t id, StatusOr<std::string> result) {
@@ -134,69 +135,10 @@ class ClientConn : public std::enable_shared_from_this<ClientConn> {
     p.done(std::move(result));
   }
 
-  void WriteNext() {
-    if (out_.empty() || closed_) {
-      writing_ = false;
-      return;
-    }
-    writing_ = true;
-    asio::async_write(sock_, asio::buffer(out_.front()),
-                      [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
-                        if (ec) {
-                          self->DoClose();
-                          return;
-                        }
-                        self->out_.pop_front();
-                        self->WriteNext();
-                      });
-  }
-
-  void ReadHeader() {
-    asio::async_read(sock_, asio::buffer(hdr_),
-                     [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
-                       if (ec) {
-                         self->DoClose();
-                         return;
-                       }
-                       self->OnHeader();
-                     });
-  }
-
-  void OnHeader() {
-    FrameHeader h = DecodeHeader(hdr_.data());
-    if (h.length > kMaxPayload) {
-      skip_ = h.length;
-      Skip(h);
-      return;
-    }
-    payload_.assign(h.length, '\0');
-    asio::async_read(sock_, asio::buffer(payload_),
-                     [self = shared_from_this(), h](const boost::system::error_code& ec, size_t) {
-                       if (ec) {
-                         self->DoClose();
-                         return;
-                       }
-                       self->OnFrame(h);
-                     });
-  }
-
-  void Skip(FrameHeader h) {
-    if (skip_ == 0) {
-      if (h.type == kResponse) Finish(h.stream_id, CheckPayloadSize(h.length));
-      ReadHeader();
-      return;
-    }
-    size_t n = std::min<size_t>(skip_, skipbuf_.size());
-    sock_.async_read_some(asio::buffer(skipbuf_.data(), n),
-                          [self = shared_from_this(), h](const boost::system::error_code& ec,
-                                                         size_t got) {
-                            if (ec) {
-                              self->DoClose();
-                              return;
-                            }
-                            self->skip_ -= got;
-                            self->Skip(h);
-                          });
+  bool IsClosed() const { return closed_; }
+  void OnIoError() { DoClose(); }
+  void OnOversized(FrameHeader h) {
+    if (h.type == kResponse) Finish(h.stream_id, CheckPayloadSize(h.length));
   }
 
   void OnFrame(FrameHeader h) {
@@ -215,13 +157,6 @@ class ClientConn : public std::enable_shared_from_this<ClientConn> {
   }
 
   asio::io_context& io_;
-  stream::socket sock_;
-  std::array<uint8_t, kHeaderSize> hdr_{};
-  std::string payload_;
-  uint64_t skip_ = 0;
-  std::array<char, 1024> skipbuf_{};
-  std::deque<std::string> out_;
-  bool writing_ = false;
   uint32_t next_id_ = 1;
   std::map<uint32_t, Pending> pending_;
   std::atomic<bool> closed_{false};

@@ -13,6 +13,7 @@
 #include <boost/asio/write.hpp>
 
 #include "common/log.h"
+#include "ttrpc/connection.h"
 #include "ttrpc/frame.h"
 #include "ttrpc/ttrpc.pb.h"
 
@@ -23,9 +24,10 @@ using stream = asio::local::stream_protocol;
 
 // One accepted connection: a read loop (header, then payload or skip) and a write queue with at
 // most one async_write in flight. Owned by Server::conns_; Responders hold weak references.
-class Connection : public std::enable_shared_from_this<Connection> {
+class Connection : public FramedConnection<Connection>, public std::enable_shared_from_this<Connection> {
+  friend class FramedConnection<Connection>;
  public:
-  Connection(Server* server, stream::socket sock) : server_(server), sock_(std::move(sock)) {}
+  Connection(Server* server, stream::socket sock) : FramedConnection(std::move(sock)), server_(server) {}
 
   void Start() { ReadHeader(); }
 
@@ -64,74 +66,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
       StatusToProto(st, resp.mutable_status());
       bytes = resp.SerializeAsString();
     }
-    out_.push_back(EncodeFrame(stream_id, kResponse, bytes));
-    if (!writing_) WriteNext();
+    Send(EncodeFrame(stream_id, kResponse, bytes));
   }
 
-  void WriteNext() {
-    if (out_.empty() || closed_) {
-      writing_ = false;
-      return;
-    }
-    writing_ = true;
-    asio::async_write(sock_, asio::buffer(out_.front()),
-                      [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
-                        if (ec) {
-                          self->Close();
-                          return;
-                        }
-                        self->out_.pop_front();
-                        self->WriteNext();
-                      });
-  }
-
-  void ReadHeader() {
-    asio::async_read(sock_, asio::buffer(hdr_),
-                     [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
-                       if (ec) {
-                         self->Close();
-                         return;
-                       }
-                       self->OnHeader();
-                     });
-  }
-
-  void OnHeader() {
-    FrameHeader h = DecodeHeader(hdr_.data());
-    if (h.length > kMaxPayload) {
-      skip_ = h.length;
-      Skip(h);
-      return;
-    }
-    payload_.assign(h.length, '\0');
-    asio::async_read(sock_, asio::buffer(payload_),
-                     [self = shared_from_this(), h](const boost::system::error_code& ec, size_t) {
-                       if (ec) {
-                         self->Close();
-                         return;
-                       }
-                       self->OnFrame(h);
-                     });
-  }
-
-  // Drops the bytes of an oversized payload, then fails that stream with ResourceExhausted.
-  void Skip(FrameHeader h) {
-    if (skip_ == 0) {
-      if (h.type == kRequest) SendResponse(h.stream_id, CheckPayloadSize(h.length));
-      ReadHeader();
-      return;
-    }
-    size_t n = std::min<size_t>(skip_, skipbuf_.size());
-    sock_.async_read_some(asio::buffer(skipbuf_.data(), n),
-                          [self = shared_from_this(), h](const boost::system::error_code& ec,
-                                                         size_t got) {
-                            if (ec) {
-                              self->Close();
-                              return;
-                            }
-                            self->skip_ -= got;
-                            self->Skip(h);
-                          });
+  bool IsClosed() const { return closed_; }
+  void OnIoError() { Close(); }
+  // An oversized request is answered ResourceExhausted once its bytes are skipped.
+  void OnOversized(FrameHeader h) {
+    if (h.type == kRequest) SendResponse(h.stream_id, CheckPayloadSize(h.length));
   }
 
   void OnFrame(FrameHeader h) {
@@ -159,13 +101,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   Server* server_;
-  stream::socket sock_;
-  std::array<uint8_t, kHeaderSize> hdr_{};
-  std::string payload_;
-  uint64_t skip_ = 0;
-  std::array<char, 4096> skipbuf_{};
-  std::deque<std::string> out_;
-  bool writing_ = false;
   bool closed_ = false;
   std::set<uint32_t> pending_;
 };
