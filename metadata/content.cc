@@ -1,5 +1,7 @@
 #include "metadata/content.h"
 
+#include "metadata/leases.h"
+
 #include <mutex>
 #include <set>
 #include <shared_mutex>
@@ -200,7 +202,7 @@ StatusOr<std::unique_ptr<content::Writer>> NamespacedContent::OpenWriter(const c
       ASSIGN_OR_RETURN(exists, HasContentRecord(tx, ns_, *opts.expected));
       if (exists) {
         // Keep the blob in the caller's lease; AlreadyExists is returned once this commits.
-        return AddLeaseResource(tx, ns_, lease_, "content", opts.expected->str());
+        return AttachToLease(tx, ns_, lease_, "content", opts.expected->str());
       }
       // On disk for another namespace: share it (a lookup only; no byte is copied).
       auto info = cs_.local_.GetInfo(*opts.expected);
@@ -215,7 +217,7 @@ StatusOr<std::unique_ptr<content::Writer>> NamespacedContent::OpenWriter(const c
                                           "SET expected=excluded.expected"));
     ins.Bind(1, ns_).Bind(2, opts.ref).Bind(3, shared ? shared->digest.str() : std::string()).Bind(4, NowNanos());
     RETURN_IF_ERROR(ins.Run());
-    return AddLeaseResource(tx, ns_, lease_, "ingests", opts.ref);
+    return AttachToLease(tx, ns_, lease_, "ingests", opts.ref);
   }));
   if (exists) return absl::AlreadyExistsError(StrCat("content ", opts.expected->str(), ": already exists"));
 

@@ -1,5 +1,7 @@
 #include "metadata/content_writer.h"
 
+#include "metadata/leases.h"
+
 #include <mutex>
 #include <shared_mutex>
 
@@ -7,19 +9,6 @@
 #include "metadata/namespaces.h"
 
 namespace berth::metadata {
-
-Status AddLeaseResource(Tx& tx, std::string_view ns, std::string_view lease, std::string_view type,
-                        std::string_view id) {
-  if (lease.empty()) return Status();
-  ASSIGN_OR_RETURN(Stmt exists, tx.Prepare("SELECT 1 FROM leases WHERE namespace=?1 AND id=?2"));
-  exists.Bind(1, ns).Bind(2, lease);
-  ASSIGN_OR_RETURN(bool found, exists.Step());
-  if (!found) return absl::NotFoundError(StrCat("lease \"", lease, "\": lease does not exist"));
-  ASSIGN_OR_RETURN(Stmt ins, tx.Prepare("INSERT OR IGNORE INTO lease_resources(namespace, lease, type, id) "
-                                        "VALUES(?1, ?2, ?3, ?4)"));
-  ins.Bind(1, ns).Bind(2, lease).Bind(3, type).Bind(4, id);
-  return ins.Run();
-}
 
 Status RemoveLeaseResource(Tx& tx, std::string_view ns, std::string_view lease, std::string_view type,
                            std::string_view id) {
@@ -153,7 +142,7 @@ Status NamespacedWriter::Commit(int64_t size, const std::optional<Digest>& expec
     del.Bind(1, ns_).Bind(2, ref_);
     RETURN_IF_ERROR(del.Run());
     RETURN_IF_ERROR(RemoveLeaseResource(tx, ns_, lease_, "ingests", ref_));
-    return AddLeaseResource(tx, ns_, lease_, "content", actual.str());
+    return AttachToLease(tx, ns_, lease_, "content", actual.str());
   });
   RETURN_IF_ERROR(Annotate(s, what));
   return inner;

@@ -10,10 +10,8 @@
 
 namespace berth::metadata {
 
-// lease_resources helpers, no-ops when `lease` is empty. AddLeaseResource returns NotFound
-// ("lease does not exist") when `lease` is not a lease of `ns`.
-Status AddLeaseResource(Tx& tx, std::string_view ns, std::string_view lease, std::string_view type,
-                        std::string_view id);
+// Drops one lease_resources row; a no-op when `lease` is empty. (Adding one is
+// metadata::AttachToLease in metadata/leases.h.)
 Status RemoveLeaseResource(Tx& tx, std::string_view ns, std::string_view lease, std::string_view type,
                            std::string_view id);
 // Whether `ns` has a record of blob `digest`.

@@ -108,7 +108,7 @@ Status AttachToLease(Tx& tx, const std::string& ns, const std::string& lease, co
                      const std::string& id) {
   if (lease.empty()) return Status();
   Status s = RequireLease(tx, ns, lease);
-  if (absl::IsNotFound(s)) return absl::NotFoundError("lease does not exist");
+  if (absl::IsNotFound(s)) return absl::NotFoundError(StrCat("lease \"", lease, "\": lease does not exist"));
   RETURN_IF_ERROR(s);
   ASSIGN_OR_RETURN(Stmt st,
                    tx.Prepare("INSERT OR IGNORE INTO lease_resources(namespace, lease, type, id) VALUES(?1,?2,?3,?4)"));

@@ -1,5 +1,7 @@
 #include "metadata/snapshots.h"
 
+#include "metadata/leases.h"
+
 #include <map>
 #include <set>
 
@@ -46,19 +48,6 @@ Status DeleteRow(Tx& tx, const std::string& ns, const std::string& sn, const std
   st.Bind(1, ns).Bind(2, sn).Bind(3, key);
   RETURN_IF_ERROR(st.Run());
   return tx.DeleteLabels(ns, kLabelKind, StrCat(sn, "/", key));
-}
-
-Status AddLease(Tx& tx, const std::string& ns, const std::string& lease, const std::string& sn,
-                const std::string& key) {
-  if (lease.empty()) return Status();
-  ASSIGN_OR_RETURN(Stmt chk, tx.Prepare("SELECT 1 FROM leases WHERE namespace=?1 AND id=?2"));
-  chk.Bind(1, ns).Bind(2, lease);
-  ASSIGN_OR_RETURN(bool found, chk.Step());
-  if (!found) return absl::NotFoundError(StrCat("lease \"", lease, "\": not found"));
-  ASSIGN_OR_RETURN(Stmt st, tx.Prepare("INSERT OR IGNORE INTO lease_resources(namespace, lease, type, id) "
-                                       "VALUES(?1,?2,?3,?4)"));
-  st.Bind(1, ns).Bind(2, lease).Bind(3, StrCat("snapshots/", sn)).Bind(4, key);
-  return st.Run();
 }
 
 Status RemoveLeases(Tx& tx, const std::string& ns, const std::string& sn, const std::string& key,
@@ -194,7 +183,7 @@ StatusOr<std::vector<snapshotter::Mount>> SnapshotStore::Create(Kind kind, const
     RETURN_IF_ERROR(tx.EnsureNamespace(ns));
     RETURN_IF_ERROR(InsertRow(tx, ns, name_, key, Row{bkey, parent, kind, now, now}));
     RETURN_IF_ERROR(tx.SetLabels(ns, kLabelKind, StrCat(name_, "/", key), labels));
-    return AddLease(tx, ns, lease, name_, key);
+    return AttachToLease(tx, ns, lease, StrCat("snapshots/", name_), key);
   });
   if (!s.ok()) {
     Status r = backend_.Remove(bkey);
@@ -229,7 +218,7 @@ Status SnapshotStore::Commit(const std::string& ns, const std::string& lease, co
     RETURN_IF_ERROR(RemoveLeases(tx, ns, name_, key, lease));
     RETURN_IF_ERROR(InsertRow(tx, ns, name_, name, Row{bname, active.parent, Kind::kCommitted, now, now}));
     RETURN_IF_ERROR(tx.SetLabels(ns, kLabelKind, StrCat(name_, "/", name), labels));
-    return AddLease(tx, ns, lease, name_, name);
+    return AttachToLease(tx, ns, lease, StrCat("snapshots/", name_), name);
   });
   if (!s.ok()) {
     BLOG(Error) << "snapshot " << key << ": committed in the backend as " << bname

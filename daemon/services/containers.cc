@@ -1,4 +1,5 @@
 #include "daemon/services/containers.h"
+#include "daemon/services/proto_time.h"
 
 #include <deque>
 #include <mutex>
@@ -14,11 +15,6 @@ namespace berth::daemon {
 namespace cv1 = containerd::services::containers::v1;
 
 namespace {
-
-void SetTime(int64_t ns, google::protobuf::Timestamp* ts) {
-  ts->set_seconds(ns / 1000000000);
-  ts->set_nanos(static_cast<int32_t>(ns % 1000000000));
-}
 
 void AnyToProto(const metadata::AnyValue& a, google::protobuf::Any* out) {
   out->set_type_url(a.type_url);
@@ -37,8 +33,8 @@ void ToProto(const metadata::Container& c, cv1::Container* out) {
   if (c.spec) AnyToProto(*c.spec, out->mutable_spec());
   out->set_snapshotter(c.snapshotter);
   out->set_snapshot_key(c.snapshot_key);
-  SetTime(c.created_at, out->mutable_created_at());
-  SetTime(c.updated_at, out->mutable_updated_at());
+  ToTimestamp(c.created_at, out->mutable_created_at());
+  ToTimestamp(c.updated_at, out->mutable_updated_at());
   for (const auto& [k, v] : c.extensions) AnyToProto(v, &(*out->mutable_extensions())[k]);
 }
 

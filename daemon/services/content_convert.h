@@ -2,6 +2,8 @@
 // content service's unary handlers and its stream reactors.
 #pragma once
 
+#include "daemon/services/proto_time.h"
+
 #include <google/protobuf/timestamp.pb.h>
 
 #include <cstdint>
@@ -11,29 +13,17 @@
 
 namespace berth::daemon {
 
-// Nanoseconds since the epoch -> Timestamp.
-inline void SetTimestamp(google::protobuf::Timestamp* ts, int64_t nanos) {
-  int64_t s = nanos / 1000000000;
-  int64_t n = nanos % 1000000000;
-  if (n < 0) {
-    n += 1000000000;
-    --s;
-  }
-  ts->set_seconds(s);
-  ts->set_nanos(static_cast<int32_t>(n));
-}
-
 inline void InfoToProto(const content::Info& in, containerd::services::content::v1::Info* out) {
   out->set_digest(in.digest.str());
   out->set_size(in.size);
-  SetTimestamp(out->mutable_created_at(), in.created_at);
-  SetTimestamp(out->mutable_updated_at(), in.updated_at);
+  ToTimestamp(in.created_at, out->mutable_created_at());
+  ToTimestamp(in.updated_at, out->mutable_updated_at());
   for (const auto& [k, v] : in.labels) (*out->mutable_labels())[k] = v;
 }
 
 inline void StatusToProto(const content::IngestStatus& in, containerd::services::content::v1::Status* out) {
-  SetTimestamp(out->mutable_started_at(), in.started_at);
-  SetTimestamp(out->mutable_updated_at(), in.updated_at);
+  ToTimestamp(in.started_at, out->mutable_started_at());
+  ToTimestamp(in.updated_at, out->mutable_updated_at());
   out->set_ref(in.ref);
   out->set_offset(in.offset);
   out->set_total(in.total);

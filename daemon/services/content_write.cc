@@ -80,8 +80,8 @@ class WriteReactor final : public grpc::ServerBidiReactor<ctv1::WriteContentRequ
 
     if (action == ctv1::STAT) {
       resp_.set_digest(writer_->CurrentDigest().str());
-      SetTimestamp(resp_.mutable_started_at(), ws.started_at);
-      SetTimestamp(resp_.mutable_updated_at(), ws.updated_at);
+      ToTimestamp(ws.started_at, resp_.mutable_started_at());
+      ToTimestamp(ws.updated_at, resp_.mutable_updated_at());
       resp_.set_total(total_);
     } else {
       if (req_.offset() > 0 && req_.offset() != ws.offset) {

@@ -1,4 +1,5 @@
 #include "daemon/services/events.h"
+#include "daemon/services/proto_time.h"
 
 #include <deque>
 #include <memory>
@@ -14,11 +15,6 @@ namespace berth::daemon {
 namespace ev1 = containerd::services::events::v1;
 
 namespace {
-
-void SetTime(int64_t ns, google::protobuf::Timestamp* ts) {
-  ts->set_seconds(ns / 1000000000);
-  ts->set_nanos(static_cast<int32_t>(ns % 1000000000));
-}
 
 // One Subscribe stream. The exchange callback (publisher's thread) appends to a bounded queue
 // and starts a write when none is in flight; OnWriteDone starts the next one. The callback holds
@@ -83,7 +79,7 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<ev1::Envelope> {
         return;
       }
       ev1::Envelope& out = queue.emplace_back();
-      SetTime(env.timestamp_ns, out.mutable_timestamp());
+      ToTimestamp(env.timestamp_ns, out.mutable_timestamp());
       out.set_namespace_(env.ns);
       out.set_topic(env.topic);
       out.mutable_event()->set_type_url(env.type_url);

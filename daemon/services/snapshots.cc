@@ -1,4 +1,5 @@
 #include "daemon/services/snapshots.h"
+#include "daemon/services/proto_time.h"
 
 #include <boost/asio/post.hpp>
 #include <mutex>
@@ -23,17 +24,12 @@ StatusOr<metadata::SnapshotStore*> Lookup(Daemon& d, const std::string& name) {
   return it->second.get();
 }
 
-void SetTime(int64_t ns, google::protobuf::Timestamp* ts) {
-  ts->set_seconds(ns / 1000000000);
-  ts->set_nanos(static_cast<int32_t>(ns % 1000000000));
-}
-
 void ToProto(const Info& i, sv1::Info* out) {
   out->set_name(i.name);
   out->set_parent(i.parent);
   out->set_kind(static_cast<sv1::Kind>(static_cast<int>(i.kind)));
-  SetTime(i.created_at, out->mutable_created_at());
-  SetTime(i.updated_at, out->mutable_updated_at());
+  ToTimestamp(i.created_at, out->mutable_created_at());
+  ToTimestamp(i.updated_at, out->mutable_updated_at());
   for (const auto& [k, v] : i.labels) (*out->mutable_labels())[k] = v;
 }
 
