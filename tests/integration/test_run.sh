@@ -83,7 +83,10 @@ for rt in "${runtimes[@]}"; do
   assert_not_contains "$(bctr containers ls)" "$id" "container removed"
 
   log "[$rt] ctr run -t has a terminal"
-  out=$(script -qec "timeout 60 ctr --address '$SOCK' run --runtime $rt --rm -t $IMG tty-$short sh -c 'tty; test -t 0 && echo is-a-tty'" /dev/null)
+  # --foreground: script runs this under $SHELL; when that is dash (SHELL unset, as in CI) it forks,
+  # and a plain timeout would move ctr out of the terminal's foreground group, where setting raw
+  # mode stops it with SIGTTOU.
+  out=$(script -qec "timeout --foreground 60 ctr --address '$SOCK' run --runtime $rt --rm -t $IMG tty-$short sh -c 'tty; test -t 0 && echo is-a-tty'" /dev/null)
   assert_contains "$out" "/dev/pts/" "tty inside the container"
   assert_contains "$out" "is-a-tty" "stdin is a terminal"
 done

@@ -63,7 +63,10 @@ suite() {
   out=$(C tasks ps ${p}d)
   check_eq "$(grep -c '^[0-9]' <<< "$out")" 2 "$rt: ps lists init and exec"
   check_has "$out" "e2" "$rt: ps shows exec id"
-  out=$(script -qec "timeout 30 ctr --address $CD_SOCK -n $CD_NS tasks exec -t --exec-id t1 ${p}d sh -c 'tty; echo exec-tty-ok'" /dev/null < /dev/null 2>&1)
+  # --foreground: script runs this under $SHELL; when that is dash (SHELL unset, as in CI) it forks,
+  # and a plain timeout would move ctr out of the terminal's foreground group, where setting raw
+  # mode stops it with SIGTTOU.
+  out=$(script -qec "timeout --foreground 30 ctr --address $CD_SOCK -n $CD_NS tasks exec -t --exec-id t1 ${p}d sh -c 'tty; echo exec-tty-ok'" /dev/null < /dev/null 2>&1)
   check_has "$out" "/dev/pts/" "$rt: exec -t allocates a tty"
   check_has "$out" "exec-tty-ok" "$rt: exec -t output"
   C tasks pause ${p}d && wait_status ${p}d PAUSED && pass "$rt: pause" || fail "$rt: pause"
@@ -75,7 +78,7 @@ suite() {
   C containers rm ${p}d
 
   # Terminal.
-  out=$(script -qec "timeout 30 ctr --address $CD_SOCK -n $CD_NS run -t --rm --runtime $rt $CD_IMAGE ${p}tty sh -c 'tty; echo tty-ok'" /dev/null < /dev/null 2>&1)
+  out=$(script -qec "timeout --foreground 30 ctr --address $CD_SOCK -n $CD_NS run -t --rm --runtime $rt $CD_IMAGE ${p}tty sh -c 'tty; echo tty-ok'" /dev/null < /dev/null 2>&1)
   check_has "$out" "/dev/pts/0" "$rt: tty allocated"
   check_has "$out" "tty-ok" "$rt: tty output"
 }
