@@ -159,15 +159,33 @@ grpc::ServerUnaryReactor* TasksService::Get(grpc::CallbackServerContext* ctx, co
 
 grpc::ServerUnaryReactor* TasksService::List(grpc::CallbackServerContext* ctx, const tv1::ListTasksRequest* req,
                                              tv1::ListTasksResponse* resp) {
-  return RunUnary(ctx, *d_.pool, [this, ctx, resp]() -> Status {
+  return RunUnary(ctx, *d_.pool, [this, ctx, req, resp]() -> Status {
     ASSIGN_OR_RETURN(std::string ns, RequireNamespace(ctx));
+    // containerd 1.6 ignores this field; we honour it with the usual syntax on the Process
+    // fields: id, container_id, pid, status (created/running/stopped/paused/pausing), exit_status.
+    ASSIGN_OR_RETURN(Filter filter, Filter::Parse(req->filter()));
     for (const auto& t : d_.tasks->List(ns)) {
       auto st = State(*t, "");
       if (!st.ok()) {
         BLOG(Debug) << "list tasks: state of " << t->id() << ": " << st.status();
         continue;
       }
-      ToProcess(*st, t->id(), resp->add_tasks());
+      containerd::v1::types::Process p;
+      ToProcess(*st, t->id(), &p);
+      auto adaptor = [&p](const FieldPath& path) -> std::optional<std::string> {
+        if (path.size() != 1) return std::nullopt;
+        const std::string& f = path[0];
+        if (f == "id" || f == "container_id") return p.container_id();
+        if (f == "pid") return std::to_string(p.pid());
+        if (f == "exit_status") return std::to_string(p.exit_status());
+        if (f == "status") {
+          std::string name = containerd::v1::types::Status_Name(p.status());
+          for (auto& ch : name) ch = static_cast<char>(tolower(static_cast<unsigned char>(ch)));
+          return name;
+        }
+        return std::nullopt;
+      };
+      if (filter.Match(adaptor)) *resp->add_tasks() = std::move(p);
     }
     return Status();
   });
