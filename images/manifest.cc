@@ -163,6 +163,25 @@ StatusOr<ImageConfig> ParseConfig(const std::string& text) {
         c.diff_ids.push_back(std::move(id));
       }
     }
+    auto cfg = j.find("config");
+    if (cfg != j.end() && !cfg->is_null()) {
+      if (!cfg->is_object()) return absl::InvalidArgumentError("image config: config is not an object");
+      auto strings = [&](const char* key, std::vector<std::string>* out) -> Status {
+        auto it = cfg->find(key);
+        if (it == cfg->end() || it->is_null()) return Status();
+        if (!it->is_array()) return absl::InvalidArgumentError(StrCat("image config: config.", key, " is not an array"));
+        for (const auto& e : *it) {
+          if (!e.is_string()) return absl::InvalidArgumentError(StrCat("image config: config.", key, " holds a non-string"));
+          out->push_back(e.get<std::string>());
+        }
+        return Status();
+      };
+      RETURN_IF_ERROR(strings("Env", &c.env));
+      RETURN_IF_ERROR(strings("Entrypoint", &c.entrypoint));
+      RETURN_IF_ERROR(strings("Cmd", &c.cmd));
+      ASSIGN_OR_RETURN(c.working_dir, Str(*cfg, "WorkingDir", what));
+      ASSIGN_OR_RETURN(c.user, Str(*cfg, "User", what));
+    }
     return c;
   } catch (const json::exception& e) {
     return absl::InvalidArgumentError(StrCat("image config: ", e.what()));

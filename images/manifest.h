@@ -68,6 +68,12 @@ struct ImageConfig {
   std::string variant;
   std::string created;                 // RFC 3339, may be ""
   std::vector<std::string> diff_ids;   // rootfs.diff_ids, base layer first
+  // config.*: what the container process is made of. Absent fields stay empty.
+  std::vector<std::string> env;         // Env, KEY=VALUE
+  std::vector<std::string> entrypoint;  // Entrypoint
+  std::vector<std::string> cmd;         // Cmd
+  std::string working_dir;              // WorkingDir
+  std::string user;                     // User
 };
 
 // InvalidArgument for malformed JSON or a missing/invalid required field.

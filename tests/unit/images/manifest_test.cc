@@ -142,5 +142,23 @@ TEST(Platform, Matching) {
   EXPECT_LT(armv7.Rank({"linux", "arm", "v7", "", {}}), armv7.Rank({"linux", "arm", "v6", "", {}}));
 }
 
+TEST(Config, ProcessFields) {
+  auto c = ParseConfig(R"({"os":"linux","architecture":"amd64","rootfs":{"type":"layers","diff_ids":[]},
+    "config":{"Env":["PATH=/bin","A=b"],"Entrypoint":["/bin/sh","-c"],"Cmd":["echo hi"],
+              "WorkingDir":"/tmp","User":"1000:1000"}})");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->env, (std::vector<std::string>{"PATH=/bin", "A=b"}));
+  EXPECT_EQ(c->entrypoint, (std::vector<std::string>{"/bin/sh", "-c"}));
+  EXPECT_EQ(c->cmd, (std::vector<std::string>{"echo hi"}));
+  EXPECT_EQ(c->working_dir, "/tmp");
+  EXPECT_EQ(c->user, "1000:1000");
+  auto empty = ParseConfig(R"({"os":"linux","rootfs":{},"config":{"Cmd":null}})");
+  ASSERT_TRUE(empty.ok()) << empty.status();
+  EXPECT_TRUE(empty->cmd.empty());
+  EXPECT_TRUE(absl::IsInvalidArgument(ParseConfig(R"({"rootfs":{},"config":{"Cmd":"sh"}})").status()));
+  EXPECT_TRUE(absl::IsInvalidArgument(ParseConfig(R"({"rootfs":{},"config":{"Env":[1]}})").status()));
+  EXPECT_TRUE(absl::IsInvalidArgument(ParseConfig(R"({"rootfs":{},"config":[]})").status()));
+}
+
 }  // namespace
 }  // namespace berth::images
