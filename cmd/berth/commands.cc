@@ -9,14 +9,23 @@ const Command kCommands[] = {
     {"pull", SetupPull},
     {"images", SetupImages},
     {"rmi", SetupRmi},
+    {"run", SetupRun},
+    {"exec", SetupExec},
+    {"ps", SetupPs},
+    {"stop", SetupStop},
+    {"kill", SetupKill},
+    {"rm", SetupRm},
+    {"logs", SetupLogs},
 };
 const size_t kNumCommands = sizeof(kCommands) / sizeof(kCommands[0]);
 
 std::shared_ptr<grpc::Channel> Connect(const Globals& g) {
+  if (g.channel) return g.channel;
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(16 << 20);
   args.SetMaxSendMessageSize(16 << 20);
-  return grpc::CreateCustomChannel("unix:" + g.address, grpc::InsecureChannelCredentials(), args);
+  g.channel = grpc::CreateCustomChannel("unix:" + g.address, grpc::InsecureChannelCredentials(), args);
+  return g.channel;
 }
 
 std::unique_ptr<grpc::ClientContext> NewContext(const Globals& g) {

@@ -13,13 +13,18 @@
 #include <CLI/CLI.hpp>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace berth::cli {
 
 struct Globals {
   std::string address = "/run/berth/berthd.sock";
   std::string ns = "default";
+  // Where run/exec make their stdio FIFOs, and where -d containers' output is logged.
+  std::string fifo_dir = "/run/berth/fifo";
+  std::string log_dir = "/var/log/berth";
   int exit_code = 0;
+  mutable std::shared_ptr<grpc::Channel> channel;  // made by the first Connect()
 };
 
 struct Command {
@@ -30,11 +35,28 @@ struct Command {
 void SetupPull(CLI::App& app, Globals& g);
 void SetupImages(CLI::App& app, Globals& g);
 void SetupRmi(CLI::App& app, Globals& g);
+void SetupRun(CLI::App& app, Globals& g);
+void SetupExec(CLI::App& app, Globals& g);
+void SetupPs(CLI::App& app, Globals& g);
+void SetupStop(CLI::App& app, Globals& g);
+void SetupKill(CLI::App& app, Globals& g);
+void SetupRm(CLI::App& app, Globals& g);
+void SetupLogs(CLI::App& app, Globals& g);
+
+// What berth pull asks berthd for; run uses it too when an image is missing.
+struct PullOptions {
+  std::string ref, platform, snapshotter;
+  bool plain_http = false;
+  bool unpack = true;
+  std::vector<std::string> insecure_hosts;
+};
+// Pulls with progress written to `out` (redrawn bars when tty, one line per change otherwise).
+grpc::Status PullImage(const Globals& g, const PullOptions& o, std::ostream& out, bool tty);
 
 extern const Command kCommands[];
 extern const size_t kNumCommands;
 
-// A channel to berthd (unix socket, 16 MiB messages).
+// The channel to berthd (unix socket, 16 MiB messages), made once per process.
 std::shared_ptr<grpc::Channel> Connect(const Globals& g);
 // A context with the containerd-namespace header.
 std::unique_ptr<grpc::ClientContext> NewContext(const Globals& g);

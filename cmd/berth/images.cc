@@ -3,61 +3,21 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
-#include "cmd/berth/commands.h"
-#include "containerd/services/content/v1/content.grpc.pb.h"
+#include "cmd/berth/containers.h"
 #include "containerd/services/images/v1/images.grpc.pb.h"
-#include "images/manifest.h"
 
 namespace berth::cli {
 namespace {
 
 namespace imv1 = containerd::services::images::v1;
-namespace ctv1 = containerd::services::content::v1;
-
-StatusOr<std::string> ReadBlob(const Globals& g, ctv1::Content::Stub& stub, const std::string& digest) {
-  auto ctx = NewContext(g);
-  ctv1::ReadContentRequest req;
-  req.set_digest(digest);
-  auto reader = stub.Read(ctx.get(), req);
-  ctv1::ReadContentResponse resp;
-  std::string out;
-  while (reader->Read(&resp)) {
-    out += resp.data();
-    if (out.size() > (8u << 20)) return absl::InvalidArgumentError("manifest too large");
-  }
-  grpc::Status s = reader->Finish();
-  if (!s.ok()) return absl::UnknownError(s.error_message());
-  return out;
-}
 
 // Size of the image for the default platform: config plus layers, as `ctr images ls` shows.
-int64_t ImageSize(const Globals& g, ctv1::Content::Stub& stub, const imv1::Image& im) {
-  std::string digest = im.target().digest(), mt = im.target().media_type();
-  for (int depth = 0; depth < 4; ++depth) {
-    auto body = ReadBlob(g, stub, digest);
-    if (!body.ok()) return -1;
-    if (images::IsIndexType(mt)) {
-      auto ix = images::ParseIndex(*body);
-      if (!ix.ok()) return -1;
-      images::PlatformMatcher m(images::DefaultPlatform());
-      const images::Descriptor* best = nullptr;
-      for (const auto& d : ix->manifests) {
-        if (d.platform && m.Match(*d.platform)) {
-          best = &d;
-          break;
-        }
-      }
-      if (!best) return -1;
-      digest = best->digest, mt = best->media_type;
-      continue;
-    }
-    auto man = images::ParseManifest(*body);
-    if (!man.ok()) return -1;
-    int64_t total = man->config.size;
-    for (const auto& l : man->layers) total += l.size;
-    return total;
-  }
-  return -1;
+int64_t ImageSize(const Globals& g, const imv1::Image& im) {
+  auto man = PlatformManifest(g, im.target().digest(), im.target().media_type());
+  if (!man.ok()) return -1;
+  int64_t total = man->config.size;
+  for (const auto& l : man->layers) total += l.size;
+  return total;
 }
 
 }  // namespace
@@ -71,7 +31,6 @@ void SetupImages(CLI::App& app, Globals& g) {
   c->callback([&g] {
     auto ch = Connect(g);
     auto images = imv1::Images::NewStub(ch);
-    auto content = ctv1::Content::NewStub(ch);
     auto ctx = NewContext(g);
     imv1::ListImagesRequest req;
     imv1::ListImagesResponse resp;
@@ -97,7 +56,7 @@ void SetupImages(CLI::App& app, Globals& g) {
       } else {
         repo = base;
       }
-      int64_t size = ImageSize(g, *content, im);
+      int64_t size = ImageSize(g, im);
       int64_t created = im.created_at().seconds();
       if (format == "json") {
         arr.push_back({{"name", name}, {"repository", repo}, {"tag", tag}, {"digest", im.target().digest()},

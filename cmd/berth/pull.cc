@@ -32,73 +32,77 @@ std::string Bar(const LayerLine& l) {
 
 }  // namespace
 
+grpc::Status PullImage(const Globals& g, const PullOptions& o, std::ostream& out, bool tty) {
+  auto stub = bpv1::Images::NewStub(Connect(g));
+  auto ctx = NewContext(g);
+  bpv1::PullRequest req;
+  req.set_ref(o.ref);
+  req.set_plain_http(o.plain_http);
+  req.set_platform(o.platform);
+  req.set_unpack(o.unpack);
+  req.set_snapshotter(o.snapshotter);
+  for (const auto& h : o.insecure_hosts) req.add_insecure_hosts(h);
+  if (const char* u = std::getenv("BERTH_REGISTRY_USER")) req.set_username(u);
+  if (const char* p = std::getenv("BERTH_REGISTRY_PASSWORD")) req.set_password(p);
+  auto reader = stub->Pull(ctx.get(), req);
+  std::vector<std::string> order;
+  std::map<std::string, LayerLine> lines;
+  int drawn = 0;
+  auto redraw = [&] {
+    if (drawn > 0) out << "\033[" << drawn << "A";
+    for (const auto& d : order) {
+      const auto& l = lines[d];
+      out << "\033[2K" << Short(d) << " " << Bar(l) << " " << l.status;
+      if (l.status == "downloading") out << " " << HumanSize(l.offset) << "/" << HumanSize(l.total);
+      out << "\n";
+    }
+    drawn = static_cast<int>(order.size());
+    out.flush();
+  };
+  bpv1::PullProgress p;
+  while (reader->Read(&p)) {
+    if (p.has_resolved()) {
+      out << "resolved " << p.resolved().name() << " " << p.resolved().digest() << "\n";
+      for (const auto& l : p.resolved().layers()) {
+        order.push_back(l.digest());
+        lines[l.digest()].total = l.size();
+      }
+      if (tty) redraw();
+    } else if (p.has_layer()) {
+      auto& l = lines[p.layer().digest()];
+      bool changed = l.status != p.layer().status();
+      l.status = p.layer().status();
+      l.offset = p.layer().offset();
+      l.total = p.layer().total();
+      if (tty) {
+        redraw();
+      } else if (changed) {
+        out << Short(p.layer().digest()) << " " << l.status << " " << l.total << " bytes\n";
+      }
+    } else if (p.has_done()) {
+      if (tty) redraw();
+      out << "done " << p.done().image().name() << " " << p.done().image().target().digest();
+      if (!p.done().chain_id().empty()) out << " (snapshot " << p.done().chain_id() << ")";
+      out << "\n";
+    }
+  }
+  out.flush();
+  return reader->Finish();
+}
+
 void SetupPull(CLI::App& app, Globals& g) {
   auto* c = app.add_subcommand("pull", "pull an image into berthd and unpack it");
-  static std::string ref, platform, snapshotter;
-  static bool plain_http = false, no_unpack = false;
-  static std::vector<std::string> insecure;
-  c->add_option("ref", ref, "image reference")->required();
-  c->add_flag("--plain-http", plain_http, "talk HTTP to the registry");
-  c->add_option("--insecure-registry", insecure, "registry host reached over HTTP");
-  c->add_option("--platform", platform, "platform (os/arch[/variant])");
-  c->add_option("--snapshotter", snapshotter, "snapshotter to unpack into");
+  static PullOptions o;
+  static bool no_unpack = false;
+  c->add_option("ref", o.ref, "image reference")->required();
+  c->add_flag("--plain-http", o.plain_http, "talk HTTP to the registry");
+  c->add_option("--insecure-registry", o.insecure_hosts, "registry host reached over HTTP");
+  c->add_option("--platform", o.platform, "platform (os/arch[/variant])");
+  c->add_option("--snapshotter", o.snapshotter, "snapshotter to unpack into");
   c->add_flag("--no-unpack", no_unpack, "only fetch the content");
   c->callback([&g] {
-    auto stub = bpv1::Images::NewStub(Connect(g));
-    auto ctx = NewContext(g);
-    bpv1::PullRequest req;
-    req.set_ref(ref);
-    req.set_plain_http(plain_http);
-    req.set_platform(platform);
-    req.set_unpack(!no_unpack);
-    req.set_snapshotter(snapshotter);
-    for (const auto& h : insecure) req.add_insecure_hosts(h);
-    if (const char* u = std::getenv("BERTH_REGISTRY_USER")) req.set_username(u);
-    if (const char* p = std::getenv("BERTH_REGISTRY_PASSWORD")) req.set_password(p);
-    auto reader = stub->Pull(ctx.get(), req);
-    const bool tty = isatty(1);
-    std::vector<std::string> order;
-    std::map<std::string, LayerLine> lines;
-    int drawn = 0;
-    auto redraw = [&] {
-      if (drawn > 0) std::cout << "\033[" << drawn << "A";
-      for (const auto& d : order) {
-        const auto& l = lines[d];
-        std::cout << "\033[2K" << Short(d) << " " << Bar(l) << " " << l.status;
-        if (l.status == "downloading") std::cout << " " << HumanSize(l.offset) << "/" << HumanSize(l.total);
-        std::cout << "\n";
-      }
-      drawn = static_cast<int>(order.size());
-      std::cout.flush();
-    };
-    bpv1::PullProgress p;
-    while (reader->Read(&p)) {
-      if (p.has_resolved()) {
-        std::cout << "resolved " << p.resolved().name() << " " << p.resolved().digest() << "\n";
-        for (const auto& l : p.resolved().layers()) {
-          order.push_back(l.digest());
-          lines[l.digest()].total = l.size();
-        }
-        if (tty) redraw();
-      } else if (p.has_layer()) {
-        auto& l = lines[p.layer().digest()];
-        bool changed = l.status != p.layer().status();
-        l.status = p.layer().status();
-        l.offset = p.layer().offset();
-        l.total = p.layer().total();
-        if (tty) {
-          redraw();
-        } else if (changed) {
-          std::cout << Short(p.layer().digest()) << " " << l.status << " " << l.total << " bytes\n";
-        }
-      } else if (p.has_done()) {
-        if (tty) redraw();
-        std::cout << "done " << p.done().image().name() << " " << p.done().image().target().digest();
-        if (!p.done().chain_id().empty()) std::cout << " (snapshot " << p.done().chain_id() << ")";
-        std::cout << "\n";
-      }
-    }
-    grpc::Status s = reader->Finish();
+    o.unpack = !no_unpack;
+    grpc::Status s = PullImage(g, o, std::cout, isatty(1));
     if (!s.ok()) {
       PrintError(s);
       g.exit_code = 1;

@@ -172,10 +172,10 @@ grpc::ServerUnaryReactor* TasksService::List(grpc::CallbackServerContext* ctx, c
       }
       containerd::v1::types::Process p;
       ToProcess(*st, t->id(), &p);
-      auto adaptor = [&p](const FieldPath& path) -> std::optional<std::string> {
+      auto adaptor = [&p, &t](const FieldPath& path) -> std::optional<std::string> {
         if (path.size() != 1) return std::nullopt;
         const std::string& f = path[0];
-        if (f == "id" || f == "container_id") return p.container_id();
+        if (f == "id" || f == "container_id") return t->id();
         if (f == "pid") return std::to_string(p.pid());
         if (f == "exit_status") return std::to_string(p.exit_status());
         if (f == "status") {

@@ -1,0 +1,131 @@
+// berth exec [-t] [-i] [-e K=V]... CONTAINER COMMAND [ARG...]: runs another process in a running
+// container, with the container's process spec (user, cwd, capabilities, env) and our stdio, and
+// exits with its status.
+#include <unistd.h>
+
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "cmd/berth/containers.h"
+
+namespace berth::cli {
+namespace {
+
+struct ExecFlags {
+  bool tty = false, interactive = false;
+  std::vector<std::string> env;
+  std::string container;
+};
+
+int Fail(const Status& s, int code = 125) {
+  std::cerr << "berth: " << s.message() << "\n";
+  return code;
+}
+
+int Exec(const Globals& g, const ExecFlags& f, std::vector<std::string> args) {
+  if (!args.empty() && args[0] == "--") args.erase(args.begin());
+  if (args.empty()) return Fail(absl::InvalidArgumentError("exec needs a command"));
+  SignalProxy signals(g, f.tty);
+
+  auto c = FindContainer(g, f.container);
+  if (!c.ok()) return Fail(c.status());
+  const std::string id = c->id();
+  auto task = GetTask(g, id);
+  if (!task.ok()) return Fail(task.status());
+  if (!*task || (*task)->status() != containerd::v1::types::RUNNING) {
+    return Fail(absl::FailedPreconditionError(StrCat("container ", id, " is not running")));
+  }
+
+  nlohmann::json process;
+  try {
+    process = nlohmann::json::parse(c->spec().value()).at("process");
+  } catch (const nlohmann::json::exception& e) {
+    return Fail(absl::InvalidArgumentError(StrCat("container ", id, ": unreadable spec: ", e.what())));
+  }
+  process["args"] = args;
+  process["terminal"] = f.tty;
+  for (const auto& e : f.env) {
+    if (e.find('=') == std::string::npos) continue;
+    process["env"].push_back(e);
+  }
+
+  std::string exec_id = "exec-" + NewContainerId().substr(0, 12);
+  auto fifos = FifoSet::Create(g.fifo_dir, exec_id, f.interactive, !f.tty);
+  if (!fifos.ok()) return Fail(fifos.status());
+
+  auto tasks = tkv1::Tasks::NewStub(Connect(g));
+  {
+    auto ctx = NewContext(g);
+    tkv1::ExecProcessRequest req;
+    req.set_container_id(id);
+    req.set_exec_id(exec_id);
+    req.set_stdin((*fifos)->stdin_path());
+    req.set_stdout((*fifos)->stdout_path());
+    req.set_stderr((*fifos)->stderr_path());
+    req.set_terminal(f.tty);
+    req.mutable_spec()->set_type_url(kProcessTypeUrl);
+    req.mutable_spec()->set_value(process.dump());
+    google::protobuf::Empty empty;
+    grpc::Status s = tasks->Exec(ctx.get(), req, &empty);
+    if (!s.ok()) return Fail(FromGrpc(s), StartFailureExitCode(FromGrpc(s)));
+  }
+  auto delete_process = [&] {
+    auto ctx = NewContext(g);
+    tkv1::DeleteProcessRequest req;
+    req.set_container_id(id);
+    req.set_exec_id(exec_id);
+    tkv1::DeleteResponse resp;
+    (void)tasks->DeleteProcess(ctx.get(), req, &resp);
+  };
+
+  IoCopier io(**fifos, f.interactive, [&g, id, exec_id] {
+    auto stub = tkv1::Tasks::NewStub(Connect(g));
+    auto ctx = NewContext(g);
+    tkv1::CloseIORequest req;
+    req.set_container_id(id);
+    req.set_exec_id(exec_id);
+    req.set_stdin(true);
+    google::protobuf::Empty empty;
+    (void)stub->CloseIO(ctx.get(), req, &empty);
+  });
+  std::unique_ptr<RawTerminal> raw;
+  if (f.tty) raw = std::make_unique<RawTerminal>();
+  signals.Hold();
+  {
+    auto ctx = NewContext(g);
+    tkv1::StartRequest req;
+    req.set_container_id(id);
+    req.set_exec_id(exec_id);
+    tkv1::StartResponse resp;
+    grpc::Status s = tasks->Start(ctx.get(), req, &resp);
+    if (!s.ok()) {
+      raw.reset();
+      io.Drain();
+      delete_process();
+      return Fail(FromGrpc(s), StartFailureExitCode(FromGrpc(s)));
+    }
+  }
+  signals.Target(id, exec_id);
+  if (f.tty) ResizeToTerminal(g, id, exec_id);
+  auto exit = WaitProcess(g, id, exec_id);
+  io.Drain();
+  raw.reset();
+  delete_process();
+  if (!exit.ok()) return Fail(exit.status());
+  return static_cast<int>(exit->exit_status());
+}
+
+}  // namespace
+
+void SetupExec(CLI::App& app, Globals& g) {
+  auto* c = app.add_subcommand("exec", "run a command in a running container");
+  static ExecFlags f;
+  c->add_flag("-t,--tty", f.tty, "allocate a terminal");
+  c->add_flag("-i,--interactive", f.interactive, "keep stdin open and copy ours to it");
+  c->add_option("-e,--env", f.env, "set an environment variable (KEY=VALUE)")->allow_extra_args(false);
+  c->add_option("container", f.container, "container id or unique prefix")->required();
+  c->prefix_command();
+  c->callback([&g, c] { g.exit_code = Exec(g, f, c->remaining()); });
+}
+
+}  // namespace berth::cli

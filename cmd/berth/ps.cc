@@ -1,0 +1,123 @@
+// berth ps [-a] [-q] [--no-trunc] [--format json]: the namespace's containers with their state.
+// Without -a only containers whose task is up (running or paused) are listed; that selection is
+// made by berthd (Tasks.List with a filter).
+#include <iomanip>
+#include <iostream>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "cmd/berth/containers.h"
+
+namespace berth::cli {
+namespace {
+
+std::string ShortId(const std::string& id, bool no_trunc) {
+  bool hex = id.size() == 64 && id.find_first_not_of("0123456789abcdef") == std::string::npos;
+  return hex && !no_trunc ? id.substr(0, 12) : id;
+}
+
+std::string RuntimeShort(const std::string& r) {
+  return r.rfind("io.containerd.", 0) == 0 ? r.substr(strlen("io.containerd.")) : r;
+}
+
+// Terminal columns of a UTF-8 string (every code point one column).
+size_t Width(const std::string& s) {
+  size_t n = 0;
+  for (unsigned char ch : s) n += (ch & 0xC0) != 0x80;
+  return n;
+}
+
+std::vector<std::string> SpecArgs(const cov1::Container& c) {
+  try {
+    auto args = nlohmann::json::parse(c.spec().value()).at("process").at("args");
+    return args.get<std::vector<std::string>>();
+  } catch (const nlohmann::json::exception&) {
+    return {};
+  }
+}
+
+}  // namespace
+
+void SetupPs(CLI::App& app, Globals& g) {
+  auto* c = app.add_subcommand("ps", "list containers");
+  static bool all = false, quiet = false, no_trunc = false;
+  static std::string format;
+  c->add_flag("-a,--all", all, "also containers that are not running");
+  c->add_flag("-q,--quiet", quiet, "print only ids");
+  c->add_flag("--no-trunc", no_trunc, "do not shorten ids and commands");
+  c->add_option("--format", format, "output format: table (default) or json")->check(CLI::IsMember({"table", "json"}));
+  c->callback([&g] {
+    auto containers = cov1::Containers::NewStub(Connect(g));
+    auto tasks = tkv1::Tasks::NewStub(Connect(g));
+    cov1::ListContainersResponse cl;
+    tkv1::ListTasksResponse tl;
+    {
+      auto ctx = NewContext(g);
+      grpc::Status s = containers->List(ctx.get(), cov1::ListContainersRequest(), &cl);
+      if (!s.ok()) return PrintError(s), void(g.exit_code = 1);
+    }
+    {
+      auto ctx = NewContext(g);
+      tkv1::ListTasksRequest req;
+      if (!all) req.set_filter("status!=stopped,status!=created");
+      grpc::Status s = tasks->List(ctx.get(), req, &tl);
+      if (!s.ok()) return PrintError(s), void(g.exit_code = 1);
+    }
+    std::map<std::string, const containerd::v1::types::Process*> by_id;
+    for (const auto& t : tl.tasks()) by_id[t.id()] = &t;  // containerd leaves container_id empty here
+
+    nlohmann::json arr = nlohmann::json::array();
+    std::vector<std::array<std::string, 6>> rows;
+    for (const auto& ct : cl.containers()) {
+      auto t = by_id.find(ct.id());
+      if (!all && t == by_id.end()) continue;
+      ContainerStatus st = StatusOf(ct, t == by_id.end() ? nullptr : t->second);
+      std::vector<std::string> args = SpecArgs(ct);
+      if (quiet) {
+        std::cout << ShortId(ct.id(), no_trunc) << "\n";
+        continue;
+      }
+      if (format == "json") {
+        nlohmann::json j = {{"id", ct.id()},
+                            {"image", ct.image()},
+                            {"command", args},
+                            {"created", ct.created_at().seconds()},
+                            {"state", st.state},
+                            {"status", st.text},
+                            {"pid", st.pid},
+                            {"runtime", ct.runtime().name()},
+                            {"labels", std::map<std::string, std::string>(ct.labels().begin(), ct.labels().end())}};
+        if (st.exit_code >= 0) j["exit_code"] = st.exit_code;
+        arr.push_back(std::move(j));
+        continue;
+      }
+      std::string cmd;
+      for (const auto& a : args) cmd += (cmd.empty() ? "" : " ") + a;
+      if (!no_trunc && cmd.size() > 20) cmd = cmd.substr(0, 19) + "…";
+      rows.push_back({ShortId(ct.id(), no_trunc), ct.image(), "\"" + cmd + "\"", HumanAge(ct.created_at().seconds()),
+                      st.text, RuntimeShort(ct.runtime().name())});
+    }
+    if (quiet) return;
+    if (format == "json") {
+      std::cout << arr.dump(2) << "\n";
+      return;
+    }
+    std::array<std::string, 6> head = {"CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "RUNTIME"};
+    std::array<size_t, 6> w{};
+    for (size_t i = 0; i < 6; ++i) w[i] = head[i].size();
+    for (const auto& r : rows) {
+      for (size_t i = 0; i < 6; ++i) w[i] = std::max(w[i], Width(r[i]));
+    }
+    auto print = [&](const std::array<std::string, 6>& r) {
+      for (size_t i = 0; i < 6; ++i) {
+        std::cout << r[i];
+        if (i + 1 < 6) std::cout << std::string(w[i] + 3 - Width(r[i]), ' ');
+      }
+      std::cout << "\n";
+    };
+    print(head);
+    for (const auto& r : rows) print(r);
+  });
+}
+
+}  // namespace berth::cli
