@@ -32,7 +32,7 @@ echo "== berthd is running on $SOCK"
 ctr --address "$SOCK" version 2>/dev/null
 
 # A demo container: a busybox-static image built locally (no network needed), imported with the
-# stock ctr, then run by berthd through containerd-shim-berth-v2 and runc.
+# stock ctr, then run with the berth CLI: berthd, containerd-shim-berth-v2 and runc.
 echo "== running a demo container"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -40,6 +40,6 @@ source scripts/lib/busybox_image.sh
 T=$work build_busybox_layout "$work/oci" latest
 skopeo copy --quiet "oci:$work/oci:latest" "oci-archive:$work/busybox.tar:latest"
 ctr --address "$SOCK" images import --base-name docker.io/library/busybox "$work/busybox.tar" >/dev/null
-ctr --address "$SOCK" images ls
-ctr --address "$SOCK" run --rm docker.io/library/busybox:latest "demo-$$" \
+berth --address "$SOCK" images
+berth --address "$SOCK" run --rm docker.io/library/busybox:latest \
   sh -c 'echo "hello from a berth container: $(uname -sr), pid $$"'
