@@ -279,7 +279,8 @@ bool WriteAll(int fd, const char* p, size_t n) {
 
 }  // namespace
 
-IoCopier::IoCopier(FifoSet& fifos, bool copy_stdin, std::function<void()> on_stdin_eof) : fifos_(fifos) {
+IoCopier::IoCopier(FifoSet& fifos, bool copy_stdin, std::function<void()> on_stdin_eof, int out_fd, int err_fd)
+    : fifos_(fifos), out_fd_(out_fd), err_fd_(err_fd) {
   int p[2];
   if (::pipe2(p, O_CLOEXEC | O_NONBLOCK) == 0) {
     wake_read_.Reset(p[0]);
@@ -319,8 +320,8 @@ void IoCopier::OutputLoop() {
     int to;
   };
   std::vector<Stream> streams;
-  if (fifos_.stdout_fd()) streams.push_back({fifos_.stdout_fd().get(), 1});
-  if (fifos_.stderr_fd()) streams.push_back({fifos_.stderr_fd().get(), 2});
+  if (fifos_.stdout_fd()) streams.push_back({fifos_.stdout_fd().get(), out_fd_});
+  if (fifos_.stderr_fd()) streams.push_back({fifos_.stderr_fd().get(), err_fd_});
   char buf[64 * 1024];
   // Reads what `s` holds now; false once it has nothing more to give (EOF or error).
   auto pump = [&](Stream& s) {

@@ -94,19 +94,20 @@ class FifoSet {
   UniqueFd in_, out_, err_;
 };
 
-// Copies a process's stdout/stderr FIFOs to fds 1 and 2 on one thread (poll), and optionally
-// fd 0 into the stdin FIFO on another, calling on_stdin_eof once our stdin ends. Drain() reads
+// Copies a process's stdout/stderr FIFOs to out_fd and err_fd (1 and 2) on one thread (poll), and
+// optionally fd 0 into the stdin FIFO on another, calling on_stdin_eof once our stdin ends. Drain() reads
 // what the FIFOs still hold and stops: call it once the exit is known (the shim has flushed the
 // process's output into the FIFOs by then).
 class IoCopier {
  public:
-  IoCopier(FifoSet& fifos, bool copy_stdin, std::function<void()> on_stdin_eof);
+  IoCopier(FifoSet& fifos, bool copy_stdin, std::function<void()> on_stdin_eof, int out_fd = 1, int err_fd = 2);
   ~IoCopier();
   void Drain();
 
  private:
   void OutputLoop();
   FifoSet& fifos_;
+  int out_fd_, err_fd_;
   UniqueFd wake_read_, wake_write_;
   std::thread output_;
   std::thread input_;  // detached: a read of our stdin cannot be interrupted
