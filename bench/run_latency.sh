@@ -1,7 +1,8 @@
 #!/bin/bash
 # Container start latency and memory: berthd vs containerd 1.6 (temporary roots, CRI disabled,
 # same busybox image, same runc) vs bare `runc run`.
-#   1. `ctr run --rm IMG id echo hi`, N times each: mean and median wall time.
+#   1. `ctr run --rm IMG id echo hi`, N times each (and `berth run --rm IMG echo hi` on berthd):
+#      mean and median wall time.
 #   2. M detached containers (sleep) on each daemon: daemon RSS, mean shim PSS.
 # Prints figures and ratios; never fails on a number. Needs root.
 #   BERTH_BIN=build/bin bench/run_latency.sh [N=20] [M=50] [RUNTIME=io.containerd.berth.v2]
@@ -48,6 +49,17 @@ run_series() {  # sock runtime prefix -> one ms figure per line
   done
 }
 
+berth_cli_series() {  # the same through the berth CLI -> one ms figure per line
+  local i t0
+  local cli=("$BERTH_BIN/berth" -a "$BERTH_SOCK" -n "$CONTAINERD_NAMESPACE" --fifo-dir "$B/fifo")
+  "${cli[@]}" run --rm --runtime "$RT" "$IMG" echo hi >/dev/null
+  for i in $(seq "$N"); do
+    t0=$(now_ms)
+    "${cli[@]}" run --rm --runtime "$RT" "$IMG" echo hi >/dev/null
+    echo $(($(now_ms) - t0))
+  done
+}
+
 runc_series() {
   local bundle="$B/runcbundle" i t0
   mkdir -p "$bundle"
@@ -63,13 +75,16 @@ runc_series() {
 say "ctr run --rm echo hi, $N runs each"
 berth_ms=$(run_series "$BERTH_SOCK" "$RT" b)
 ctrd_ms=$(run_series "$CTRD_SOCK" io.containerd.runc.v2 c)
+cli_ms=$(berth_cli_series)
 runc_ms=$(runc_series)
-bm=$(median <<<"$berth_ms"); cm=$(median <<<"$ctrd_ms"); rm_=$(median <<<"$runc_ms")
+bm=$(median <<<"$berth_ms"); cm=$(median <<<"$ctrd_ms"); rm_=$(median <<<"$runc_ms"); lm=$(median <<<"$cli_ms")
 printf '%-34s mean %7s ms  median %7s ms\n' "berthd ($RT)" "$(mean <<<"$berth_ms")" "$bm"
+printf '%-34s mean %7s ms  median %7s ms\n' "berth run --rm (CLI, $RT)" "$(mean <<<"$cli_ms")" "$lm"
 printf '%-34s mean %7s ms  median %7s ms\n' "containerd (runc.v2)" "$(mean <<<"$ctrd_ms")" "$cm"
 printf '%-34s mean %7s ms  median %7s ms\n' "bare runc run" "$(mean <<<"$runc_ms")" "$rm_"
 printf 'ratio berthd/containerd (median): %s   berthd/runc: %s   containerd/runc: %s\n' \
   "$(ratio "$bm" "$cm")" "$(ratio "$bm" "$rm_")" "$(ratio "$cm" "$rm_")"
+printf 'ratio berth run/ctr run on containerd (median): %s\n' "$(ratio "$lm" "$cm")"
 
 shim_pss_mean() {  # state dir -> mean PSS (kB) of processes whose cwd is a bundle below it
   local state=$1 p cwd n=0 sum=0

@@ -16,6 +16,8 @@ const Command kCommands[] = {
     {"kill", SetupKill},
     {"rm", SetupRm},
     {"logs", SetupLogs},
+    {"pause", SetupPause},
+    {"unpause", SetupUnpause},
 };
 const size_t kNumCommands = sizeof(kCommands) / sizeof(kCommands[0]);
 

@@ -42,6 +42,8 @@ void SetupStop(CLI::App& app, Globals& g);
 void SetupKill(CLI::App& app, Globals& g);
 void SetupRm(CLI::App& app, Globals& g);
 void SetupLogs(CLI::App& app, Globals& g);
+void SetupPause(CLI::App& app, Globals& g);
+void SetupUnpause(CLI::App& app, Globals& g);
 
 // What berth pull asks berthd for; run uses it too when an image is missing.
 struct PullOptions {

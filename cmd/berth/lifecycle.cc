@@ -4,6 +4,7 @@
 //   kill [-s SIGNAL] C...               send a signal (KILL) to the container's init process
 //   rm [-f] C...                        delete task, container, snapshot and log (-f: kill first)
 //   logs [-f] C                         what a -d container wrote (stdout and stderr, in order)
+//   pause C... / unpause C...           freeze and thaw a container's processes (cgroup freezer)
 // Each prints the id of every container it acted on, like docker, and exits 1 if any failed.
 #include <fcntl.h>
 #include <signal.h>
@@ -167,6 +168,33 @@ void SetupRm(CLI::App& app, Globals& g) {
     });
   });
 }
+
+// pause and unpause: one Tasks call each per container.
+void SetupFreeze(CLI::App& app, Globals& g, const char* verb, const char* help, bool pause) {
+  auto* c = app.add_subcommand(verb, help);
+  auto ids = std::make_shared<std::vector<std::string>>();
+  c->add_option("container", *ids, "container ids or unique prefixes")->required();
+  c->callback([&g, ids, pause] {
+    ForEach(g, *ids, [&](const std::string& a, std::string* id) -> Status {
+      ASSIGN_OR_RETURN(cov1::Container ct, FindContainer(g, a));
+      *id = ct.id();
+      auto stub = tkv1::Tasks::NewStub(Connect(g));
+      auto ctx = NewContext(g);
+      google::protobuf::Empty empty;
+      if (pause) {
+        tkv1::PauseTaskRequest req;
+        req.set_container_id(ct.id());
+        return FromGrpc(stub->Pause(ctx.get(), req, &empty));
+      }
+      tkv1::ResumeTaskRequest req;
+      req.set_container_id(ct.id());
+      return FromGrpc(stub->Resume(ctx.get(), req, &empty));
+    });
+  });
+}
+
+void SetupPause(CLI::App& app, Globals& g) { SetupFreeze(app, g, "pause", "freeze containers' processes", true); }
+void SetupUnpause(CLI::App& app, Globals& g) { SetupFreeze(app, g, "unpause", "thaw paused containers", false); }
 
 void SetupLogs(CLI::App& app, Globals& g) {
   auto* c = app.add_subcommand("logs", "print what a detached container wrote");

@@ -2,7 +2,7 @@
 # Issue 6: the berth CLI runs real containers through berthd, docker-like: run (attached with
 # exit codes, stdout/stderr apart, -e, -i, -t, -d, --name, --rm, missing image pulled first,
 # spec from the image config), ps (-a, -q, --format json), exec (-t, exit codes), logs (-f),
-# stop, kill, rm (-f), signals forwarded to attached containers, clean errors with docker's exit
+# pause, unpause, stop, kill, rm (-f), signals forwarded to attached containers, clean errors with docker's exit
 # codes; each with our shim and with io.containerd.runc.v2 when it is installed. The stock ctr
 # sees the same containers.
 source "$BERTH_SRC/tests/integration/lib/harness.sh"
@@ -93,6 +93,13 @@ for rt in "${runtimes[@]}"; do
   out=$(script -qec "timeout --foreground 60 $BERTH_BIN/berth exec -t web-$short sh -c 'tty; echo exec-tty-ok'" /dev/null </dev/null 2>&1)
   assert_contains "$out" "/dev/pts/" "exec -t has a tty"
   assert_contains "$out" "exec-tty-ok" "exec -t output"
+
+  log "[$rt] pause and unpause"
+  assert_eq "$(berth pause web-$short)" "web-$short" "pause prints the id"
+  assert_contains "$(berth ps)" "(Paused)" "ps shows Paused"
+  assert_eq "$(json_get "$(berth ps --format json)" web-$short state)" paused "json state paused"
+  assert_eq "$(berth unpause web-$short)" "web-$short" "unpause prints the id"
+  assert_eq "$(json_get "$(berth ps --format json)" web-$short state)" running "json state running again"
 
   log "[$rt] logs -f follows until the container exits"
   berth run -d "${R[@]}" --name follow-$short "$IMG" sh -c 'for i in 1 2 3; do echo tick$i; sleep 0.3; done' >/dev/null
