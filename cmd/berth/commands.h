@@ -52,8 +52,10 @@ struct PullOptions {
   bool unpack = true;
   std::vector<std::string> insecure_hosts;
 };
-// Pulls with progress written to `out` (redrawn bars when tty, one line per change otherwise).
-grpc::Status PullImage(const Globals& g, const PullOptions& o, std::ostream& out, bool tty);
+// Pulls with progress written to `out` (redrawn bars when tty, one line per change otherwise);
+// the name the image was stored under goes to *image_name when given.
+grpc::Status PullImage(const Globals& g, const PullOptions& o, std::ostream& out, bool tty,
+                       std::string* image_name = nullptr);
 
 extern const Command kCommands[];
 extern const size_t kNumCommands;

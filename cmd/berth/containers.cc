@@ -19,6 +19,7 @@
 #include "containerd/services/snapshots/v1/snapshots.grpc.pb.h"
 #include "images/chain_id.h"
 #include "images/platform.h"
+#include "remotes/reference.h"
 
 namespace berth::cli {
 
@@ -82,16 +83,28 @@ StatusOr<images::Manifest> PlatformManifest(const Globals& g, std::string digest
 
 StatusOr<ResolvedImage> ResolveImage(const Globals& g, const std::string& name) {
   auto stub = imv1::Images::NewStub(Connect(g));
-  auto ctx = NewContext(g);
-  imv1::GetImageRequest req;
-  req.set_name(name);
   imv1::GetImageResponse resp;
-  RETURN_IF_ERROR(FromGrpc(stub->Get(ctx.get(), req, &resp)));
+  auto get = [&](const std::string& n) {
+    auto ctx = NewContext(g);
+    imv1::GetImageRequest req;
+    req.set_name(n);
+    return FromGrpc(stub->Get(ctx.get(), req, &resp));
+  };
+  Status s = get(name);
+  if (absl::IsNotFound(s)) {
+    // "busybox" is stored as "docker.io/library/busybox:latest" by every containerd client.
+    auto ref = remotes::ParseReference(name);
+    if (ref.ok() && ref->String() != name) {
+      Status normalised = get(ref->String());
+      if (!absl::IsNotFound(normalised)) s = normalised;
+    }
+  }
+  RETURN_IF_ERROR(s);
   ASSIGN_OR_RETURN(images::Manifest man,
                    PlatformManifest(g, resp.image().target().digest(), resp.image().target().media_type()));
   ASSIGN_OR_RETURN(std::string config_json, ReadBlob(g, man.config.digest));
   ResolvedImage out;
-  out.name = name;
+  out.name = resp.image().name();
   ASSIGN_OR_RETURN(out.config, images::ParseConfig(config_json));
   if (out.config.diff_ids.empty()) return absl::FailedPreconditionError(StrCat("image ", name, " has no layers"));
   ASSIGN_OR_RETURN(auto chain, images::ChainIds(out.config.diff_ids));
@@ -403,7 +416,7 @@ SignalProxy::SignalProxy(const Globals& g, bool tty) : g_(g), tty_(tty) {
     while (!stop_) {
       timespec ts{0, 200 * 1000 * 1000};
       int sig = sigtimedwait(&set, nullptr, &ts);
-      if (sig < 0) continue;
+      if (sig < 0 || stop_) continue;
       std::string id, exec_id;
       {
         std::lock_guard<std::mutex> lock(mu_);
@@ -441,6 +454,7 @@ void SignalProxy::Hold() {
 
 SignalProxy::~SignalProxy() {
   stop_ = true;
+  pthread_kill(thread_.native_handle(), SIGWINCH);  // ends its wait now, not at the next timeout
   thread_.join();
 }
 

@@ -37,7 +37,8 @@ inline constexpr char kProcessTypeUrl[] = "types.containerd.io/opencontainers/ru
 Status FromGrpc(const grpc::Status& s);
 grpc::Status ToGrpc(const Status& s);
 
-// An image as a container needs it: its name, the config's process fields and the chain ID of
+// An image as a container needs it (looked up by `name` as given, then normalised as docker does:
+// "busybox" -> "docker.io/library/busybox:latest"): its stored name, the config's process fields and the chain ID of
 // its layers for the default platform (the snapshot the image was unpacked into).
 struct ResolvedImage {
   std::string name;

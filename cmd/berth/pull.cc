@@ -32,7 +32,7 @@ std::string Bar(const LayerLine& l) {
 
 }  // namespace
 
-grpc::Status PullImage(const Globals& g, const PullOptions& o, std::ostream& out, bool tty) {
+grpc::Status PullImage(const Globals& g, const PullOptions& o, std::ostream& out, bool tty, std::string* image_name) {
   auto stub = bpv1::Images::NewStub(Connect(g));
   auto ctx = NewContext(g);
   bpv1::PullRequest req;
@@ -81,6 +81,7 @@ grpc::Status PullImage(const Globals& g, const PullOptions& o, std::ostream& out
       }
     } else if (p.has_done()) {
       if (tty) redraw();
+      if (image_name != nullptr) *image_name = p.done().image().name();
       out << "done " << p.done().image().name() << " " << p.done().image().target().digest();
       if (!p.done().chain_id().empty()) out << " (snapshot " << p.done().chain_id() << ")";
       out << "\n";

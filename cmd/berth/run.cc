@@ -103,9 +103,10 @@ int Run(const Globals& g, const RunFlags& f, std::vector<std::string> args) {
     po.ref = f.image;
     po.plain_http = f.plain_http;
     po.snapshotter = f.snapshotter;
-    grpc::Status ps = PullImage(g, po, std::cerr, isatty(2));
+    std::string pulled;
+    grpc::Status ps = PullImage(g, po, std::cerr, isatty(2), &pulled);
     if (!ps.ok()) return Fail(FromGrpc(ps));
-    image = ResolveImage(g, f.image);
+    image = ResolveImage(g, pulled.empty() ? f.image : pulled);
   }
   if (!image.ok()) return Fail(image.status());
 

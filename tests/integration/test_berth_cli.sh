@@ -31,6 +31,10 @@ log "the image config shapes the process: Env, Cmd, WorkingDir"
 assert_eq "$(berth run --rm "$IMG" sh -c 'echo $PATH; pwd')" $'/usr/sbin:/usr/bin:/sbin:/bin\n/' "image env and cwd"
 assert_eq "$(echo 'echo from-default-cmd' | berth run --rm -i "$IMG")" "from-default-cmd" "image Cmd (sh) reads stdin"
 
+log "short names are normalised as docker does"
+bctr images tag "$IMG" docker.io/library/bbtest:latest >/dev/null
+assert_eq "$(berth run --rm bbtest echo normalised)" "normalised" "bbtest -> docker.io/library/bbtest:latest"
+
 runtimes=(io.containerd.berth.v2)
 [[ -x /usr/bin/containerd-shim-runc-v2 ]] && runtimes+=(io.containerd.runc.v2)
 
