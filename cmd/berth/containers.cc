@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <iostream>
 #include <random>
 
 #include "containerd/services/content/v1/content.grpc.pb.h"
@@ -498,6 +499,32 @@ int StartFailureExitCode(const Status& s) {
   }
   if (m.find("permission denied") != std::string::npos) return 126;
   return 125;
+}
+
+int Fail(const Status& s, int code) {
+  std::cerr << "berth: " << s.message() << "\n";
+  return code;
+}
+
+Status StartProcess(const Globals& g, const std::string& id, const std::string& exec_id) {
+  auto stub = tkv1::Tasks::NewStub(Connect(g));
+  auto ctx = NewContext(g);
+  tkv1::StartRequest req;
+  req.set_container_id(id);
+  req.set_exec_id(exec_id);
+  tkv1::StartResponse resp;
+  return FromGrpc(stub->Start(ctx.get(), req, &resp));
+}
+
+void CloseStdin(const Globals& g, const std::string& id, const std::string& exec_id) {
+  auto stub = tkv1::Tasks::NewStub(Connect(g));
+  auto ctx = NewContext(g);
+  tkv1::CloseIORequest req;
+  req.set_container_id(id);
+  req.set_exec_id(exec_id);
+  req.set_stdin(true);
+  google::protobuf::Empty empty;
+  (void)stub->CloseIO(ctx.get(), req, &empty);
 }
 
 StatusOr<tkv1::WaitResponse> WaitProcess(const Globals& g, const std::string& id, const std::string& exec_id,

@@ -162,6 +162,13 @@ Status DeleteTaskKeepExit(const Globals& g, const std::string& id, const tkv1::W
 // found, 126 when it could not be executed, 125 otherwise.
 int StartFailureExitCode(const Status& s);
 
+// "berth: <message>" on stderr; returns `code` (docker's 125 for failures of berth itself).
+int Fail(const Status& s, int code = 125);
+
+// Tasks.Start and Tasks.CloseIO(stdin) of (id, exec_id).
+Status StartProcess(const Globals& g, const std::string& id, const std::string& exec_id);
+void CloseStdin(const Globals& g, const std::string& id, const std::string& exec_id);
+
 // Waits for (id, exec_id) to exit; with timeout_ms >= 0, DeadlineExceeded after that long.
 StatusOr<tkv1::WaitResponse> WaitProcess(const Globals& g, const std::string& id, const std::string& exec_id,
                                          int64_t timeout_ms = -1);

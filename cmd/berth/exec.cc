@@ -17,11 +17,6 @@ struct ExecFlags {
   std::string container;
 };
 
-int Fail(const Status& s, int code = 125) {
-  std::cerr << "berth: " << s.message() << "\n";
-  return code;
-}
-
 int Exec(const Globals& g, const ExecFlags& f, std::vector<std::string> args) {
   if (!args.empty() && args[0] == "--") args.erase(args.begin());
   if (args.empty()) return Fail(absl::InvalidArgumentError("exec needs a command"));
@@ -44,9 +39,20 @@ int Exec(const Globals& g, const ExecFlags& f, std::vector<std::string> args) {
   }
   process["args"] = args;
   process["terminal"] = f.tty;
+  // -e KEY=VALUE replaces the container's KEY (getenv finds the first of duplicates).
   for (const auto& e : f.env) {
-    if (e.find('=') == std::string::npos) continue;
-    process["env"].push_back(e);
+    size_t eq = e.find('=');
+    if (eq == std::string::npos) continue;
+    auto& env = process["env"];
+    if (!env.is_array()) env = nlohmann::json::array();
+    bool replaced = false;
+    for (auto& cur : env) {
+      if (cur.is_string() && cur.get<std::string>().compare(0, eq + 1, e, 0, eq + 1) == 0) {
+        cur = e;
+        replaced = true;
+      }
+    }
+    if (!replaced) env.push_back(e);
   }
 
   std::string exec_id = "exec-" + NewContainerId().substr(0, 12);
@@ -78,32 +84,15 @@ int Exec(const Globals& g, const ExecFlags& f, std::vector<std::string> args) {
     (void)tasks->DeleteProcess(ctx.get(), req, &resp);
   };
 
-  IoCopier io(**fifos, f.interactive, [&g, id, exec_id] {
-    auto stub = tkv1::Tasks::NewStub(Connect(g));
-    auto ctx = NewContext(g);
-    tkv1::CloseIORequest req;
-    req.set_container_id(id);
-    req.set_exec_id(exec_id);
-    req.set_stdin(true);
-    google::protobuf::Empty empty;
-    (void)stub->CloseIO(ctx.get(), req, &empty);
-  });
+  IoCopier io(**fifos, f.interactive, [&g, id, exec_id] { CloseStdin(g, id, exec_id); });
   std::unique_ptr<RawTerminal> raw;
   if (f.tty) raw = std::make_unique<RawTerminal>();
   signals.Hold();
-  {
-    auto ctx = NewContext(g);
-    tkv1::StartRequest req;
-    req.set_container_id(id);
-    req.set_exec_id(exec_id);
-    tkv1::StartResponse resp;
-    grpc::Status s = tasks->Start(ctx.get(), req, &resp);
-    if (!s.ok()) {
-      raw.reset();
-      io.Drain();
-      delete_process();
-      return Fail(FromGrpc(s), StartFailureExitCode(FromGrpc(s)));
-    }
+  if (Status s = StartProcess(g, id, exec_id); !s.ok()) {
+    raw.reset();
+    io.Drain();
+    delete_process();
+    return Fail(s, StartFailureExitCode(s));
   }
   signals.Target(id, exec_id);
   if (f.tty) ResizeToTerminal(g, id, exec_id);

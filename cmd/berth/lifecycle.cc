@@ -130,7 +130,7 @@ void SetupStop(CLI::App& app, Globals& g) {
   c->add_option("container", ids, "container ids or unique prefixes")->required();
   c->callback([&g] {
     auto sig = ParseSignal(signal);
-    if (!sig.ok()) return void(std::cerr << "berth: " << sig.status().message() << "\n"), void(g.exit_code = 1);
+    if (!sig.ok()) return void(g.exit_code = Fail(sig.status(), 1));
     ForEach(g, ids, [&](const std::string& a, std::string* id) { return Stop(g, a, *sig, grace, id); });
   });
 }
@@ -143,7 +143,7 @@ void SetupKill(CLI::App& app, Globals& g) {
   c->add_option("container", ids, "container ids or unique prefixes")->required();
   c->callback([&g] {
     auto sig = ParseSignal(signal);
-    if (!sig.ok()) return void(std::cerr << "berth: " << sig.status().message() << "\n"), void(g.exit_code = 1);
+    if (!sig.ok()) return void(g.exit_code = Fail(sig.status(), 1));
     ForEach(g, ids, [&](const std::string& a, std::string* id) -> Status {
       ASSIGN_OR_RETURN(cov1::Container ct, FindContainer(g, a));
       *id = ct.id();
@@ -204,10 +204,7 @@ void SetupLogs(CLI::App& app, Globals& g) {
   c->add_option("container", id, "container id or unique prefix")->required();
   c->callback([&g] {
     Status s = Logs(g, id, follow);
-    if (!s.ok()) {
-      std::cerr << "berth: " << s.message() << "\n";
-      g.exit_code = 1;
-    }
+    if (!s.ok()) g.exit_code = Fail(s, 1);
   });
 }
 

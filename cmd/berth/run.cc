@@ -83,11 +83,6 @@ class TempLease {
   std::string id_;
 };
 
-int Fail(const Status& s, int code = 125) {
-  std::cerr << "berth: " << s.message() << "\n";
-  return code;
-}
-
 int Run(const Globals& g, const RunFlags& f, std::vector<std::string> args) {
   if (!args.empty() && args[0] == "--") args.erase(args.begin());
   if (f.detach && f.rm) return Fail(absl::InvalidArgumentError("--rm and -d cannot be used together"));
@@ -217,30 +212,15 @@ int Run(const Globals& g, const RunFlags& f, std::vector<std::string> args) {
 
   std::unique_ptr<IoCopier> io;
   if (fifos) {
-    io = std::make_unique<IoCopier>(*fifos, f.interactive, [&g, id] {
-      auto stub = tkv1::Tasks::NewStub(Connect(g));
-      auto ctx = NewContext(g);
-      tkv1::CloseIORequest req;
-      req.set_container_id(id);
-      req.set_stdin(true);
-      google::protobuf::Empty empty;
-      (void)stub->CloseIO(ctx.get(), req, &empty);
-    });
+    io = std::make_unique<IoCopier>(*fifos, f.interactive, [&g, id] { CloseStdin(g, id, ""); });
   }
   std::unique_ptr<RawTerminal> raw;
   if (f.tty && !f.detach) raw = std::make_unique<RawTerminal>();
   signals.Hold();
-  {
-    auto ctx = NewContext(g);
-    tkv1::StartRequest req;
-    req.set_container_id(id);
-    tkv1::StartResponse resp;
-    grpc::Status s = tasks->Start(ctx.get(), req, &resp);
-    if (!s.ok()) {
-      raw.reset();
-      if (io) io->Drain();
-      return abandon(FromGrpc(s), StartFailureExitCode(FromGrpc(s)));
-    }
+  if (Status s = StartProcess(g, id, ""); !s.ok()) {
+    raw.reset();
+    if (io) io->Drain();
+    return abandon(s, StartFailureExitCode(s));
   }
   if (f.detach) {
     std::cout << id << "\n";

@@ -91,6 +91,7 @@ for rt in "${runtimes[@]}"; do
   # stdout and stderr are two pipes: their relative order in the shared log is not defined.
   assert_eq "$(berth logs web-$short | sort)" $'started\nto-err' "logs has stdout and stderr"
   assert_eq "$(berth exec web-$short echo exec-ok)" "exec-ok" "exec output"
+  assert_eq "$(berth exec -e PATH=/bin -e X=y web-$short sh -c 'echo $PATH $X')" "/bin y" "exec -e replaces and adds"
   rc=0; berth exec web-$short sh -c 'exit 5' || rc=$?
   assert_eq "$rc" 5 "exec exit code"
   rc=0; berth exec web-$short no-such-command 2>"$T/exec.err" || rc=$?
@@ -130,6 +131,9 @@ for rt in "${runtimes[@]}"; do
   assert_eq "$(berth kill "${kid:0:12}")" "${kid:0:12}" "kill by prefix"
   exited_137() { [[ $(json_get "$(berth ps -a --format json)" "$kid" exit_code) == 137 ]]; }
   wait_for 10 exited_137 || fail "killed container: $(berth ps -a)"
+  # Its task is still there, stopped: berthd's Tasks.List filter (status!=stopped) hides it.
+  assert_contains "$(bctr tasks ls)" "STOPPED" "ctr sees the stopped task"
+  assert_not_contains "$(berth ps)" "${kid:0:12}" "ps without -a hides a stopped task"
 
   log "[$rt] rm refuses a running container, rm -f removes it; rm removes snapshot and log"
   berth run -d "${R[@]}" --name busy-$short "$IMG" sleep 1000 >/dev/null
