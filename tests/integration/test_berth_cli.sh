@@ -31,6 +31,20 @@ log "the image config shapes the process: Env, Cmd, WorkingDir"
 assert_eq "$(berth run --rm "$IMG" sh -c 'echo $PATH; pwd')" $'/usr/sbin:/usr/bin:/sbin:/bin\n/' "image env and cwd"
 assert_eq "$(echo 'echo from-default-cmd' | berth run --rm -i "$IMG")" "from-default-cmd" "image Cmd (sh) reads stdin"
 
+log "the spec's defaults: capabilities, no_new_privs, seccomp, masked and read-only paths"
+st=$(berth run --rm "$IMG" sh -c 'grep -E "^(CapBnd|CapEff|NoNewPrivs|Seccomp):" /proc/self/status')
+assert_contains "$st" $'CapBnd:\t00000000a80425fb' "docker's default bounding set"
+assert_contains "$st" $'CapEff:\t00000000a80425fb' "docker's default effective set"
+assert_contains "$st" $'NoNewPrivs:\t1' "no_new_privs"
+assert_contains "$st" $'Seccomp:\t2' "a seccomp filter"
+# unshare is outside the default allow-list (ctr's default spec has no seccomp and allows it).
+berth run --rm "$IMG" unshare -U true 2>/dev/null && fail "unshare allowed: seccomp profile not applied"
+if [[ -s /proc/timer_list ]]; then
+  assert_eq "$(berth run --rm "$IMG" sh -c 'wc -c </proc/timer_list; ls /sys/firmware | wc -l')" $'0\n0' "masked paths"
+fi
+berth run --rm "$IMG" sh -c 'echo x >/proc/sys/kernel/hostname' 2>/dev/null && fail "/proc/sys is writable"
+assert_eq "$(berth run --rm --name hn-test "$IMG" hostname)" "hn-test" "hostname is the container name"
+
 log "short names are normalised as docker does"
 bctr images tag "$IMG" docker.io/library/bbtest:latest >/dev/null
 assert_eq "$(berth run --rm bbtest echo normalised)" "normalised" "bbtest -> docker.io/library/bbtest:latest"
