@@ -18,6 +18,7 @@ const Command kCommands[] = {
     {"logs", SetupLogs},
     {"pause", SetupPause},
     {"unpause", SetupUnpause},
+    {"stats", SetupStats},
 };
 const size_t kNumCommands = sizeof(kCommands) / sizeof(kCommands[0]);
 

@@ -2,7 +2,7 @@
 # Issue 6: the berth CLI runs real containers through berthd, docker-like: run (attached with
 # exit codes, stdout/stderr apart, -e, -i, -t, -d, --name, --rm, missing image pulled first,
 # spec from the image config), ps (-a, -q, --format json), exec (-t, exit codes), logs (-f),
-# pause, unpause, stop, kill, rm (-f), signals forwarded to attached containers, clean errors with docker's exit
+# stats, pause, unpause, stop, kill, rm (-f), signals forwarded to attached containers, clean errors with docker's exit
 # codes; each with our shim and with io.containerd.runc.v2 when it is installed. The stock ctr
 # sees the same containers.
 source "$BERTH_SRC/tests/integration/lib/harness.sh"
@@ -113,6 +113,20 @@ for rt in "${runtimes[@]}"; do
   out=$(script -qec "timeout --foreground 60 $BERTH_BIN/berth exec -t web-$short sh -c 'tty; echo exec-tty-ok'" /dev/null </dev/null 2>&1)
   assert_contains "$out" "/dev/pts/" "exec -t has a tty"
   assert_contains "$out" "exec-tty-ok" "exec -t output"
+
+  log "[$rt] stats"
+  berth run -d "${R[@]}" --name busy-loop-$short "$IMG" sh -c 'while :; do :; done' >/dev/null
+  st=$(berth stats web-$short busy-loop-$short)
+  assert_contains "$st" "MEM USAGE / LIMIT" "stats header"
+  assert_contains "$st" "web-$short" "stats row"
+  sj=$(berth stats --format json busy-loop-$short)
+  python3 - "$sj" <<'PY' || fail "stats json: $sj"
+import json, sys
+s = json.loads(sys.argv[1])[0]
+assert s["pids"] >= 1 and s["memory_usage"] > 0 and s["memory_limit"] >= s["memory_usage"], s
+assert s["cpu_percent"] > 0, s  # a busy loop used some CPU in half a second
+PY
+  berth rm -f busy-loop-$short >/dev/null
 
   log "[$rt] pause and unpause"
   assert_eq "$(berth pause web-$short)" "web-$short" "pause prints the id"
