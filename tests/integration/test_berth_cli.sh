@@ -4,7 +4,7 @@
 # spec from the image config), ps (-a, -q, --format json), exec (-t, exit codes), logs (-f),
 # stats, pause, unpause, stop, kill, rm (-f), signals forwarded to attached containers, clean errors with docker's exit
 # codes; each with our shim and with io.containerd.runc.v2 when it is installed. The stock ctr
-# sees the same containers.
+# sees the same containers. A -d container outlives a berthd SIGKILL and keeps logging.
 source "$BERTH_SRC/tests/integration/lib/harness.sh"
 require_root
 require_cmd ctr runc script python3
@@ -198,6 +198,25 @@ PY
   berth rm -f dup-$short >/dev/null
   assert_eq "$(berth ps -a -q)" "" "nothing left behind by failures"
 done
+
+log "berthd killed and restarted: a -d container keeps running and logging, berth still drives it"
+berth run -d --name survivor "$IMG" sh -c 'i=0; while :; do echo line$i; i=$((i+1)); sleep 0.1; done' >/dev/null
+has_line() { berth logs survivor | grep -qx "$1"; }
+wait_for 20 has_line line3 || fail "survivor logs: $(berth logs survivor 2>&1 | tail -3)"
+pid_before=$(json_get "$(berth ps --format json)" survivor pid)
+kill_berthd
+lines_down=$(wc -l <"$T/logs/$CONTAINERD_NAMESPACE/survivor.log")
+sleep 0.5
+(( $(wc -l <"$T/logs/$CONTAINERD_NAMESPACE/survivor.log") > lines_down )) || fail "the shim stopped logging with berthd down"
+start_berthd
+assert_eq "$(json_get "$(berth ps --format json)" survivor pid)" "$pid_before" "same pid after the restart"
+assert_eq "$(json_get "$(berth ps --format json)" survivor state)" running "still running"
+assert_eq "$(berth exec survivor echo after-restart)" "after-restart" "exec after the restart"
+n=$(berth logs survivor | wc -l)
+wait_for 20 has_line "line$((n + 3))" || fail "no new log lines after the restart"
+assert_eq "$(berth stop -t 1 survivor)" "survivor" "stop after the restart"
+assert_eq "$(json_get "$(berth ps -a --format json)" survivor exit_code)" 137 "exit code after the restart"
+berth rm survivor >/dev/null
 
 log "no task, container or FIFO left"
 assert_eq "$(bctr tasks ls -q)" "" "tasks ls empty"
