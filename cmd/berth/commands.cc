@@ -55,6 +55,7 @@ std::string HumanAge(int64_t t) {
   auto fmt = [](int64_t n, const char* unit) {
     return std::to_string(n) + " " + unit + (n == 1 ? "" : "s") + " ago";
   };
+  if (d < 1) return "Less than a second ago";
   if (d < 60) return fmt(d, "second");
   if (d < 3600) return fmt(d / 60, "minute");
   if (d < 86400) return fmt(d / 3600, "hour");

@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <iostream>
 #include <random>
+#include <thread>
 
 #include "containerd/services/content/v1/content.grpc.pb.h"
 #include "containerd/services/images/v1/images.grpc.pb.h"
@@ -529,15 +530,28 @@ void CloseStdin(const Globals& g, const std::string& id, const std::string& exec
 
 StatusOr<tkv1::WaitResponse> WaitProcess(const Globals& g, const std::string& id, const std::string& exec_id,
                                          int64_t timeout_ms) {
+  using Clock = std::chrono::system_clock;
   auto stub = tkv1::Tasks::NewStub(Connect(g));
-  auto ctx = NewContext(g);
-  if (timeout_ms >= 0) ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(timeout_ms));
-  tkv1::WaitRequest req;
-  req.set_container_id(id);
-  req.set_exec_id(exec_id);
-  tkv1::WaitResponse resp;
-  RETURN_IF_ERROR(FromGrpc(stub->Wait(ctx.get(), req, &resp)));
-  return resp;
+  const auto deadline = timeout_ms >= 0 ? Clock::now() + std::chrono::milliseconds(timeout_ms) : Clock::time_point::max();
+  // berthd may restart under a long wait (the process lives on in its shim): wait again once it
+  // is back, for up to a minute of it being away.
+  constexpr auto kAway = std::chrono::seconds(60);
+  auto away_since = Clock::time_point::max();
+  for (;;) {
+    auto ctx = NewContext(g);
+    if (timeout_ms >= 0) ctx->set_deadline(deadline);
+    tkv1::WaitRequest req;
+    req.set_container_id(id);
+    req.set_exec_id(exec_id);
+    tkv1::WaitResponse resp;
+    grpc::Status s = stub->Wait(ctx.get(), req, &resp);
+    if (s.ok()) return resp;
+    const auto now = Clock::now();
+    if (s.error_code() != grpc::StatusCode::UNAVAILABLE || now >= deadline) return FromGrpc(s);
+    if (away_since == Clock::time_point::max()) away_since = now;
+    if (now - away_since > kAway) return FromGrpc(s);
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
 }
 
 Status RemoveContainer(const Globals& g, const cov1::Container& c, bool force) {

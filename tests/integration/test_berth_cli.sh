@@ -204,11 +204,21 @@ berth run -d --name survivor "$IMG" sh -c 'i=0; while :; do echo line$i; i=$((i+
 has_line() { berth logs survivor | grep -qx "$1"; }
 wait_for 20 has_line line3 || fail "survivor logs: $(berth logs survivor 2>&1 | tail -3)"
 pid_before=$(json_get "$(berth ps --format json)" survivor pid)
+# An attached run across the restart: its output goes on (the FIFOs are the shim's) and berth
+# waits again once berthd is back, then exits with the process's status.
+"$BERTH_BIN/berth" run --rm --name attached "$IMG" sh -c 'for i in 1 2 3 4 5 6 7 8 9 10; do echo a$i; sleep 0.2; done; exit 6' \
+  >"$T/attached.out" 2>"$T/attached.err" &
+attached_pid=$!
+wait_for 20 grep -q a2 "$T/attached.out" || fail "attached run did not start: $(cat "$T/attached.err")"
 kill_berthd
 lines_down=$(wc -l <"$T/logs/$CONTAINERD_NAMESPACE/survivor.log")
 sleep 0.5
 (( $(wc -l <"$T/logs/$CONTAINERD_NAMESPACE/survivor.log") > lines_down )) || fail "the shim stopped logging with berthd down"
 start_berthd
+rc=0; wait "$attached_pid" || rc=$?
+assert_eq "$rc" 6 "attached run's exit status across the restart ($(cat "$T/attached.err"))"
+assert_eq "$(cat "$T/attached.out")" "$(printf 'a%s\n' 1 2 3 4 5 6 7 8 9 10)" "attached output complete across the restart"
+assert_eq "$(json_get "$(berth ps -a --format json)" attached state)" absent "attached --rm container removed"
 assert_eq "$(json_get "$(berth ps --format json)" survivor pid)" "$pid_before" "same pid after the restart"
 assert_eq "$(json_get "$(berth ps --format json)" survivor state)" running "still running"
 assert_eq "$(berth exec survivor echo after-restart)" "after-restart" "exec after the restart"
