@@ -108,6 +108,7 @@ StatusOr<std::unique_ptr<Daemon>> BuildDaemon(const Config& config) {
   d->plugins.push_back({"io.containerd.content.v1", "content", {}});
   d->plugins.push_back({"io.containerd.grpc.v1", "content", {"io.containerd.content.v1", "io.containerd.metadata.v1"}});
   RETURN_IF_ERROR(BuildSnapshotters(*d));
+  d->auto_remove = std::make_unique<AutoRemover>(*d);
   return d;
 }
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "content/local_store.h"
+#include "daemon/auto_remove.h"
 #include "daemon/config.h"
 #include "daemon/ttrpc_events.h"
 #include "diff/apply.h"
@@ -62,6 +63,10 @@ struct Daemon {
   std::string diff_temp_dir;
 
   std::vector<PluginInfo> plugins;
+
+  // Removes containers labelled berth/auto-remove=true when they exit; after the stores it uses,
+  // so destroyed (unsubscribed) before them.
+  std::unique_ptr<AutoRemover> auto_remove;
 
   // Last member, so destroyed first: stops the collector before the stores it uses go away.
   struct GcStopper {

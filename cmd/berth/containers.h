@@ -29,6 +29,7 @@ namespace tkv1 = containerd::services::tasks::v1;
 inline constexpr char kLabelLogPath[] = "berth/log-path";    // file the shim appends -d output to
 inline constexpr char kLabelExitCode[] = "berth/exit-code";  // kept when the task is deleted
 inline constexpr char kLabelExitedAt[] = "berth/exited-at";  // unix seconds
+inline constexpr char kLabelAutoRemove[] = "berth/auto-remove";  // "true": berthd removes it at exit
 
 inline constexpr char kSpecTypeUrl[] = "types.containerd.io/opencontainers/runtime-spec/1/Spec";
 inline constexpr char kProcessTypeUrl[] = "types.containerd.io/opencontainers/runtime-spec/1/Process";

@@ -6,11 +6,13 @@
 // container and its task are created. Attached, stdio goes through FIFOs (terminal in raw mode
 // with -t, our signals forwarded to the process) and berth exits with the process's status; the
 // task is then deleted and the exit kept as labels (or everything removed with --rm). Detached
-// (-d), the shim appends stdout and stderr to <log-dir>/<ns>/<id>.log and berth prints the id.
+// (-d), the shim appends stdout and stderr to <log-dir>/<ns>/<id>.log and berth prints the id;
+// with --rm too, berthd removes the container when its process exits (label berth/auto-remove).
 #include <unistd.h>
 
 #include <filesystem>
 #include <iostream>
+#include <set>
 
 #include "cmd/berth/containers.h"
 #include "common/identifiers.h"
@@ -83,9 +85,25 @@ class TempLease {
   std::string id_;
 };
 
+// Logs of containers that are gone without `berth rm` (auto-removed by berthd, or removed by
+// another client): deleted whenever a detached container starts.
+void SweepOrphanLogs(const Globals& g) {
+  std::error_code ec;
+  std::filesystem::path dir = std::filesystem::path(g.log_dir) / g.ns;
+  auto containers = cov1::Containers::NewStub(Connect(g));
+  auto ctx = NewContext(g);
+  cov1::ListContainersResponse resp;
+  if (!containers->List(ctx.get(), cov1::ListContainersRequest(), &resp).ok()) return;
+  std::set<std::string> live;
+  for (const auto& c : resp.containers()) live.insert(c.id());
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+    if (e.path().extension() != ".log") continue;
+    if (!live.count(e.path().stem().string())) std::filesystem::remove(e.path(), ec);
+  }
+}
+
 int Run(const Globals& g, const RunFlags& f, std::vector<std::string> args) {
   if (!args.empty() && args[0] == "--") args.erase(args.begin());
-  if (f.detach && f.rm) return Fail(absl::InvalidArgumentError("--rm and -d cannot be used together"));
   if (f.detach && f.interactive) return Fail(absl::InvalidArgumentError("-i and -d cannot be used together"));
 
   // Signals are ours from here on (before any gRPC thread exists).
@@ -156,6 +174,8 @@ int Run(const Globals& g, const RunFlags& f, std::vector<std::string> args) {
     container.set_snapshotter(f.snapshotter);
     container.set_snapshot_key(id);
     if (!log_path.empty()) (*container.mutable_labels())[kLabelLogPath] = log_path;
+    // Detached, nobody is left to remove it: berthd does when its process exits.
+    if (f.detach && f.rm) (*container.mutable_labels())[kLabelAutoRemove] = "true";
     auto containers = cov1::Containers::NewStub(Connect(g));
     auto cctx = NewContext(g);
     cctx->AddMetadata("containerd-lease", lease.id());
@@ -224,6 +244,7 @@ int Run(const Globals& g, const RunFlags& f, std::vector<std::string> args) {
   }
   if (f.detach) {
     std::cout << id << "\n";
+    SweepOrphanLogs(g);
     return 0;
   }
   signals.Target(id, "");

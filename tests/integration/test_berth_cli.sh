@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Issue 6: the berth CLI runs real containers through berthd, docker-like: run (attached with
 # exit codes, stdout/stderr apart, -e, -i, -t, -d, --name, --rm, missing image pulled first,
-# spec from the image config), ps (-a, -q, --format json), exec (-t, exit codes), logs (-f),
+# spec from the image config, -d --rm removed by berthd at exit), ps (-a, -q, --format json), exec (-t, exit codes), logs (-f),
 # stats, pause, unpause, stop, kill, rm (-f), signals forwarded to attached containers, clean errors with docker's exit
 # codes; each with our shim and with io.containerd.runc.v2 when it is installed. The stock ctr
 # sees the same containers. A -d container outlives a berthd SIGKILL and keeps logging.
@@ -173,6 +173,16 @@ PY
   assert_eq "$(berth ps -a -q)" "" "ps -a empty"
   assert_not_contains "$(bctr snapshots ls)" "web-$short" "snapshot removed"
   [[ ! -e "$T/logs/$CONTAINERD_NAMESPACE/web-$short.log" ]] || fail "log file left behind"
+
+  log "[$rt] -d --rm: berthd removes the container when its process exits"
+  berth run -d --rm "${R[@]}" --name auto-$short "$IMG" sh -c 'echo bye; sleep 0.5' >/dev/null
+  gone() { [[ $(json_get "$(berth ps -a --format json)" auto-$short state) == absent ]]; }
+  wait_for 20 gone || fail "auto-removed container still listed: $(berth ps -a)"
+  assert_not_contains "$(bctr snapshots ls)" "auto-$short" "its snapshot went too"
+  assert_not_contains "$(bctr tasks ls)" "auto-$short" "its task went too"
+  berth run -d "${R[@]}" --name sweeper-$short "$IMG" true >/dev/null
+  [[ ! -e "$T/logs/$CONTAINERD_NAMESPACE/auto-$short.log" ]] || fail "auto-removed container's log left behind"
+  berth rm sweeper-$short >/dev/null
 
   log "[$rt] attached without --rm: the task goes, the exit stays"
   rc=0; berth run "${R[@]}" --name keep-$short "$IMG" sh -c 'exit 4' || rc=$?
