@@ -19,6 +19,32 @@ AutoRemover::AutoRemover(Daemon& d) : d_(d) {
     // Not on the publisher's thread: removal calls the shim and publishes events itself.
     boost::asio::post(*d_.pool, [this, ns = env.ns, id = ev.container_id()] { Remove(ns, id); });
   });
+  // Exits seen before this subscription (a shim that died while berthd was down is cleaned up,
+  // and its exit published, as the task manager loads): look at every labelled container once.
+  boost::asio::post(*d_.pool, [this] { Sweep(); });
+}
+
+void AutoRemover::Sweep() {
+  auto namespaces = d_.namespaces->List();
+  if (!namespaces.ok()) return;
+  auto filter = Filter::Parse(StrCat("labels.\"", kAutoRemoveLabel, "\"==true"));
+  if (!filter.ok()) return;
+  for (const auto& n : *namespaces) {
+    auto containers = d_.containers->List(n.name, *filter);
+    if (!containers.ok()) continue;
+    for (const auto& c : *containers) {
+      auto task = d_.tasks->Get(n.name, c.id);
+      if (task.ok()) {
+        containerd::task::v2::StateRequest req;
+        req.set_id(c.id);
+        auto st = (*task)->shim().Call<containerd::task::v2::StateResponse>("State", req, std::chrono::seconds(2));
+        if (!st.ok() || st->status() != containerd::v1::types::STOPPED) continue;
+      } else if (!absl::IsNotFound(task.status())) {
+        continue;
+      }
+      Remove(n.name, c.id);
+    }
+  }
 }
 
 AutoRemover::~AutoRemover() { d_.events->Unsubscribe(subscription_); }

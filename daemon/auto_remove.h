@@ -3,7 +3,7 @@
 // deleted (shim, bundle, rootfs mount), then the container's snapshot, then the container record,
 // publishing /containers/delete as the Containers service does. It acts on /tasks/exit events
 // from the exchange, so an exit that happened while berthd was down is handled when the shim's
-// queued event arrives after the restart.
+// queued event arrives after the restart, and a start-up sweep catches the rest.
 #pragma once
 
 #include <cstdint>
@@ -24,6 +24,8 @@ class AutoRemover {
 
  private:
   void Remove(const std::string& ns, const std::string& id);
+  // At start-up: removes labelled containers whose task is gone or stopped.
+  void Sweep();
   Daemon& d_;
   uint64_t subscription_ = 0;
 };

@@ -220,11 +220,16 @@ pid_before=$(json_get "$(berth ps --format json)" survivor pid)
   >"$T/attached.out" 2>"$T/attached.err" &
 attached_pid=$!
 wait_for 20 grep -q a2 "$T/attached.out" || fail "attached run did not start: $(cat "$T/attached.err")"
+# A -d --rm container that exits while berthd is down is removed once berthd is back.
+berth run -d --rm --name auto-down "$IMG" sleep 1 >/dev/null
 kill_berthd
 lines_down=$(wc -l <"$T/logs/$CONTAINERD_NAMESPACE/survivor.log")
 sleep 0.5
 (( $(wc -l <"$T/logs/$CONTAINERD_NAMESPACE/survivor.log") > lines_down )) || fail "the shim stopped logging with berthd down"
+sleep 1  # auto-down has exited by now
 start_berthd
+auto_down_gone() { [[ $(json_get "$(berth ps -a --format json)" auto-down state) == absent ]]; }
+wait_for 20 auto_down_gone || fail "auto-down not removed after the restart: $(berth ps -a)"
 rc=0; wait "$attached_pid" || rc=$?
 assert_eq "$rc" 6 "attached run's exit status across the restart ($(cat "$T/attached.err"))"
 assert_eq "$(cat "$T/attached.out")" "$(printf 'a%s\n' 1 2 3 4 5 6 7 8 9 10)" "attached output complete across the restart"
