@@ -1,5 +1,6 @@
 #include "cmd/berth/commands.h"
 
+#include <algorithm>
 #include <ctime>
 #include <iostream>
 
@@ -38,6 +39,32 @@ std::unique_ptr<grpc::ClientContext> NewContext(const Globals& g) {
 }
 
 void PrintError(const grpc::Status& s) { std::cerr << "berth: " << s.error_message() << "\n"; }
+
+namespace {
+size_t Width(const std::string& s) {
+  size_t n = 0;
+  for (unsigned char ch : s) n += (ch & 0xC0) != 0x80;  // one column per code point
+  return n;
+}
+}  // namespace
+
+void PrintTable(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> w(header.size());
+  for (size_t i = 0; i < header.size(); ++i) w[i] = Width(header[i]);
+  for (const auto& r : rows) {
+    for (size_t i = 0; i < r.size() && i < w.size(); ++i) w[i] = std::max(w[i], Width(r[i]));
+  }
+  auto print = [&](const std::vector<std::string>& r) {
+    std::string line;
+    for (size_t i = 0; i < r.size() && i < w.size(); ++i) {
+      line += r[i];
+      if (i + 1 < r.size()) line += std::string(w[i] + 3 - Width(r[i]), ' ');
+    }
+    std::cout << line << "\n";
+  };
+  print(header);
+  for (const auto& r : rows) print(r);
+}
 
 std::string HumanSize(int64_t b) {
   const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};

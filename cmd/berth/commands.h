@@ -68,6 +68,10 @@ std::unique_ptr<grpc::ClientContext> NewContext(const Globals& g);
 // "berth: <message>" on stderr.
 void PrintError(const grpc::Status& s);
 
+// A docker-style table on stdout: columns as wide as their widest cell (UTF-8 aware), three
+// spaces apart, no trailing blanks.
+void PrintTable(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows);
+
 // "12.3 MiB" style sizes, "3 minutes ago" style ages.
 std::string HumanSize(int64_t bytes);
 std::string HumanAge(int64_t unix_seconds);

@@ -1,5 +1,4 @@
 // berth images: a table of the namespace's images (REPOSITORY TAG DIGEST SIZE CREATED) or JSON.
-#include <iomanip>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -45,7 +44,7 @@ void SetupImages(CLI::App& app, Globals& g) {
       return;
     }
     nlohmann::json arr = nlohmann::json::array();
-    std::vector<std::array<std::string, 5>> rows;
+    std::vector<std::vector<std::string>> rows;
     for (const auto& im : resp.images()) {
       std::string name = im.name(), repo = name, tag = "<none>";
       size_t at = name.find('@');
@@ -71,18 +70,7 @@ void SetupImages(CLI::App& app, Globals& g) {
       std::cout << arr.dump(2) << "\n";
       return;
     }
-    std::array<std::string, 5> head = {"REPOSITORY", "TAG", "DIGEST", "SIZE", "CREATED"};
-    std::array<size_t, 5> w{};
-    for (size_t i = 0; i < 5; ++i) w[i] = head[i].size();
-    for (const auto& r : rows) {
-      for (size_t i = 0; i < 5; ++i) w[i] = std::max(w[i], r[i].size());
-    }
-    auto print = [&](const std::array<std::string, 5>& r) {
-      for (size_t i = 0; i < 5; ++i) std::cout << std::left << std::setw(static_cast<int>(w[i] + 3)) << r[i];
-      std::cout << "\n";
-    };
-    print(head);
-    for (const auto& r : rows) print(r);
+    PrintTable({"REPOSITORY", "TAG", "DIGEST", "SIZE", "CREATED"}, rows);
   });
 }
 

@@ -1,7 +1,6 @@
 // berth ps [-a] [-q] [--no-trunc] [--format json]: the namespace's containers with their state.
 // Without -a only containers whose task is up (running or paused) are listed; that selection is
 // made by berthd (Tasks.List with a filter).
-#include <iomanip>
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -18,13 +17,6 @@ std::string ShortId(const std::string& id, bool no_trunc) {
 
 std::string RuntimeShort(const std::string& r) {
   return r.rfind("io.containerd.", 0) == 0 ? r.substr(strlen("io.containerd.")) : r;
-}
-
-// Terminal columns of a UTF-8 string (every code point one column).
-size_t Width(const std::string& s) {
-  size_t n = 0;
-  for (unsigned char ch : s) n += (ch & 0xC0) != 0x80;
-  return n;
 }
 
 std::vector<std::string> SpecArgs(const cov1::Container& c) {
@@ -67,7 +59,7 @@ void SetupPs(CLI::App& app, Globals& g) {
     for (const auto& t : tl.tasks()) by_id[t.id()] = &t;  // containerd leaves container_id empty here
 
     nlohmann::json arr = nlohmann::json::array();
-    std::vector<std::array<std::string, 6>> rows;
+    std::vector<std::vector<std::string>> rows;
     for (const auto& ct : cl.containers()) {
       auto t = by_id.find(ct.id());
       if (!all && t == by_id.end()) continue;
@@ -102,21 +94,7 @@ void SetupPs(CLI::App& app, Globals& g) {
       std::cout << arr.dump(2) << "\n";
       return;
     }
-    std::array<std::string, 6> head = {"CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "RUNTIME"};
-    std::array<size_t, 6> w{};
-    for (size_t i = 0; i < 6; ++i) w[i] = head[i].size();
-    for (const auto& r : rows) {
-      for (size_t i = 0; i < 6; ++i) w[i] = std::max(w[i], Width(r[i]));
-    }
-    auto print = [&](const std::array<std::string, 6>& r) {
-      for (size_t i = 0; i < 6; ++i) {
-        std::cout << r[i];
-        if (i + 1 < 6) std::cout << std::string(w[i] + 3 - Width(r[i]), ' ');
-      }
-      std::cout << "\n";
-    };
-    print(head);
-    for (const auto& r : rows) print(r);
+    PrintTable({"CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "RUNTIME"}, rows);
   });
 }
 

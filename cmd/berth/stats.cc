@@ -82,7 +82,7 @@ Status Stats(const Globals& g, const std::vector<std::string>& args, const std::
   }
   const uint64_t host_mem = HostMemory();
   nlohmann::json arr = nlohmann::json::array();
-  std::vector<std::array<std::string, 4>> rows;
+  std::vector<std::vector<std::string>> rows;
   for (const auto& [id, s] : second) {
     double cpu = 0;
     auto before = first.find(id);
@@ -107,18 +107,7 @@ Status Stats(const Globals& g, const std::vector<std::string>& args, const std::
     std::cout << arr.dump(2) << "\n";
     return Status();
   }
-  std::array<std::string, 4> head = {"CONTAINER ID", "CPU %", "MEM USAGE / LIMIT", "PIDS"};
-  std::array<size_t, 4> w{};
-  for (size_t i = 0; i < 4; ++i) w[i] = head[i].size();
-  for (const auto& r : rows) {
-    for (size_t i = 0; i < 4; ++i) w[i] = std::max(w[i], r[i].size());
-  }
-  auto print = [&](const std::array<std::string, 4>& r) {
-    for (size_t i = 0; i < 4; ++i) std::cout << std::left << std::setw(static_cast<int>(w[i] + 3)) << r[i];
-    std::cout << "\n";
-  };
-  print(head);
-  for (const auto& r : rows) print(r);
+  PrintTable({"CONTAINER ID", "CPU %", "MEM USAGE / LIMIT", "PIDS"}, rows);
   return Status();
 }
 
