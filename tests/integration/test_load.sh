@@ -8,10 +8,7 @@ push_busybox_image busybox:load
 IMG="$REGISTRY/busybox:load"
 
 start_berthd
-out=$(bctr images pull --plain-http "$IMG" 2>&1) || {
-  [[ "$out" == *"unknown service"* || "$out" == *"Unimplemented"* ]] && skip "images service not available"
-  fail "pull failed: $out"
-}
+bctr_pull "$IMG"
 
 N=50
 log "start $N containers concurrently"

@@ -18,10 +18,7 @@ bctr events >"$T/events.txt" 2>&1 &
 HARNESS_PIDS+=($!)
 
 log "pull $IMG"
-out=$(bctr images pull --plain-http "$IMG" 2>&1) || {
-  [[ "$out" == *"unknown service"* || "$out" == *"Unimplemented"* ]] && skip "images service not available"
-  fail "pull failed: $out"
-}
+bctr_pull "$IMG"
 
 runtimes=(io.containerd.berth.v2)
 [[ -x /usr/bin/containerd-shim-runc-v2 ]] && runtimes+=(io.containerd.runc.v2)

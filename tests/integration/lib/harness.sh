@@ -11,6 +11,7 @@
 #   start_berthd [ARGS]                  berthd on $T/root, $T/state, $T/berthd.sock; sets ROOT STATE SOCK
 #   stop_berthd / kill_berthd / restart_berthd [ARGS]
 #   bctr ARGS...                         the stock ctr against berthd
+#   bctr_pull REF                        ctr images pull --plain-http REF into berthd, failing the test on error
 #   start_registry                       Debian's docker-registry on 127.0.0.1:<free port>; sets REGISTRY
 #   build_busybox_layout DIR TAG         an OCI layout with a busybox-static rootfs, tagged TAG
 #   push_busybox_image NAME:TAG          build and push to $REGISTRY/NAME:TAG
@@ -61,6 +62,11 @@ wait_for() {
 }
 
 bctr() { ctr --address "$SOCK" "$@"; }
+# bctr_pull REF: the stock ctr pulls REF into berthd over plain HTTP, or the test fails with its output.
+bctr_pull() {
+  local out
+  out=$(bctr images pull --plain-http "$1" 2>&1) || fail "ctr pull $1: $out"
+}
 
 start_berthd() {
   ROOT="$T/root"
