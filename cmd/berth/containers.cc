@@ -154,6 +154,18 @@ StatusOr<std::optional<Process>> GetTask(const Globals& g, const std::string& id
   return std::optional<Process>(resp.process());
 }
 
+std::string ShortId(const std::string& id, bool no_trunc) {
+  bool hex = id.size() == 64 && id.find_first_not_of("0123456789abcdef") == std::string::npos;
+  return hex && !no_trunc ? id.substr(0, 12) : id;
+}
+
+bool IsLive(const std::optional<Process>& t) {
+  if (!t) return false;
+  auto s = t->status();
+  return s == containerd::v1::types::RUNNING || s == containerd::v1::types::PAUSED ||
+         s == containerd::v1::types::PAUSING;
+}
+
 namespace {
 
 std::string Since(int64_t seconds) {
@@ -559,8 +571,7 @@ Status RemoveContainer(const Globals& g, const cov1::Container& c, bool force) {
   ASSIGN_OR_RETURN(auto task, GetTask(g, c.id()));
   if (task) {
     auto status = task->status();
-    bool live = status == containerd::v1::types::RUNNING || status == containerd::v1::types::PAUSED ||
-                status == containerd::v1::types::PAUSING;
+    bool live = IsLive(task);
     if (live && !force) {
       return absl::FailedPreconditionError(
           StrCat("container ", c.id(), " is running: stop it first or use rm -f"));

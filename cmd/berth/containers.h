@@ -57,6 +57,12 @@ StatusOr<images::Manifest> PlatformManifest(const Globals& g, std::string digest
 // The container whose id is `arg` or, failing that, the only one whose id starts with it.
 StatusOr<cov1::Container> FindContainer(const Globals& g, const std::string& arg);
 
+// A generated (64 hex digit) id shortened to 12 as docker shows it; names stay whole.
+std::string ShortId(const std::string& id, bool no_trunc = false);
+
+// Whether a task is up: running, paused or pausing (not created, not stopped).
+bool IsLive(const std::optional<containerd::v1::types::Process>& t);
+
 // Tasks.Get of a container's init process; nullopt when it has no task.
 StatusOr<std::optional<containerd::v1::types::Process>> GetTask(const Globals& g, const std::string& id);
 

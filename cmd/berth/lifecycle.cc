@@ -19,13 +19,6 @@
 namespace berth::cli {
 namespace {
 
-bool IsLive(const std::optional<containerd::v1::types::Process>& t) {
-  if (!t) return false;
-  auto s = t->status();
-  return s == containerd::v1::types::RUNNING || s == containerd::v1::types::PAUSED ||
-         s == containerd::v1::types::PAUSING;
-}
-
 Status Signal(const Globals& g, const std::string& id, int sig) {
   auto stub = tkv1::Tasks::NewStub(Connect(g));
   auto ctx = NewContext(g);

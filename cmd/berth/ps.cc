@@ -10,11 +10,6 @@
 namespace berth::cli {
 namespace {
 
-std::string ShortId(const std::string& id, bool no_trunc) {
-  bool hex = id.size() == 64 && id.find_first_not_of("0123456789abcdef") == std::string::npos;
-  return hex && !no_trunc ? id.substr(0, 12) : id;
-}
-
 std::string RuntimeShort(const std::string& r) {
   return r.rfind("io.containerd.", 0) == 0 ? r.substr(strlen("io.containerd.")) : r;
 }

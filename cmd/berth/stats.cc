@@ -98,8 +98,7 @@ Status Stats(const Globals& g, const std::vector<std::string>& args, const std::
     }
     std::ostringstream pct;
     pct << std::fixed << std::setprecision(2) << cpu << "%";
-    bool hex = id.size() == 64 && id.find_first_not_of("0123456789abcdef") == std::string::npos;
-    rows.push_back({hex ? id.substr(0, 12) : id, pct.str(),
+    rows.push_back({ShortId(id), pct.str(),
                     StrCat(HumanSize(static_cast<int64_t>(s.mem)), " / ", HumanSize(static_cast<int64_t>(limit))),
                     std::to_string(s.pids)});
   }
