@@ -82,6 +82,7 @@ for rt in "${runtimes[@]}"; do
   "$BERTH_BIN/berth" run --rm "${R[@]}" --name sig-$short "$IMG" \
     sh -c 'trap "echo got-term; exit 7" TERM; echo ready; while true; do sleep 0.1; done' >"$T/sig.out" &
   bpid=$!
+  HARNESS_PIDS+=("$bpid")  # killed by the cleanup if the test fails before waiting for it
   wait_for 30 grep -q ready "$T/sig.out" || fail "signal container did not start"
   kill -TERM "$bpid"
   rc=0; wait "$bpid" || rc=$?
@@ -219,6 +220,7 @@ pid_before=$(json_get "$(berth ps --format json)" survivor pid)
 "$BERTH_BIN/berth" run --rm --name attached "$IMG" sh -c 'for i in 1 2 3 4 5 6 7 8 9 10; do echo a$i; sleep 0.2; done; exit 6' \
   >"$T/attached.out" 2>"$T/attached.err" &
 attached_pid=$!
+HARNESS_PIDS+=("$attached_pid")
 wait_for 20 grep -q a2 "$T/attached.out" || fail "attached run did not start: $(cat "$T/attached.err")"
 # A -d --rm container that exits while berthd is down is removed once berthd is back.
 berth run -d --rm --name auto-down "$IMG" sleep 1 >/dev/null
