@@ -15,7 +15,7 @@ PACKAGES=(
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # runtime and integration-test peers
-  runc containerd docker-registry skopeo umoci busybox-static
+  runc crun criu containerd docker-registry skopeo umoci busybox-static
   util-linux procps e2fsprogs iproute2 psmisc bsdextrautils systemd curl python3 ca-certificates zstd
 )
 
