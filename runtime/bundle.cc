@@ -12,7 +12,27 @@
 #include "common/log.h"
 #include "common/scope_exit.h"
 
+#include <nlohmann/json.hpp>
+
 namespace berth::runtime {
+
+StatusOr<uint32_t> RemappedRootGid(const std::string& spec) {
+  nlohmann::json j = nlohmann::json::parse(spec, nullptr, false);
+  if (!j.is_object()) return absl::InvalidArgumentError("bundle spec: not a JSON object");
+  auto linux = j.find("linux");
+  if (linux == j.end() || !linux->is_object()) return 0u;
+  auto maps = linux->find("gidMappings");
+  if (maps == linux->end() || !maps->is_array()) return 0u;
+  for (const auto& m : *maps) {
+    if (!m.is_object()) continue;
+    auto cid = m.find("containerID"), hid = m.find("hostID");
+    if (cid != m.end() && hid != m.end() && cid->is_number_unsigned() && *cid == 0 &&
+        hid->is_number_unsigned()) {
+      return hid->get<uint32_t>();
+    }
+  }
+  return 0u;
+}
 
 Bundle BundleAt(const std::string& root, const std::string& state, const std::string& ns, const std::string& id) {
   Bundle b;
@@ -39,6 +59,13 @@ StatusOr<Bundle> CreateBundle(const std::string& root, const std::string& state,
     if (!done) (void)RemoveAll(tmpl);
   });
   if (chmod(tmpl.c_str(), 0700) != 0) return ErrnoStatus(errno, "chmod bundle");
+  // With a user namespace the container's root is an unprivileged host gid: let it reach the
+  // bundle (runc mounts <bundle>/rootfs as that user), as containerd does.
+  ASSIGN_OR_RETURN(uint32_t gid, RemappedRootGid(spec));
+  if (gid != 0) {
+    if (chown(tmpl.c_str(), static_cast<uid_t>(-1), gid) != 0) return ErrnoStatus(errno, "chown bundle");
+    if (chmod(tmpl.c_str(), 0710) != 0) return ErrnoStatus(errno, "chmod bundle");
+  }
   if (mkdir(JoinPath(tmpl, "rootfs").c_str(), 0711) != 0) return ErrnoStatus(errno, "mkdir rootfs");
   RETURN_IF_ERROR(WriteFileAtomic(JoinPath(tmpl, "config.json"), spec, 0666));
 

@@ -11,6 +11,7 @@
 // All state needed to reconnect after a berthd restart lives here. Not thread-safe: one owner.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -30,9 +31,16 @@ struct Bundle {
 };
 
 // Creates the bundle of task `id` in namespace `ns` with `spec` as config.json. The directory is
-// built under a temporary name and renamed into place. AlreadyExists when the bundle exists.
+// built under a temporary name and renamed into place. When the spec maps the container's root
+// to another host gid (user namespaces), the bundle is group-owned by that gid with mode 0710 so
+// the remapped root can reach rootfs/. AlreadyExists when the bundle exists, InvalidArgument for
+// a spec that is not JSON.
 StatusOr<Bundle> CreateBundle(const std::string& root, const std::string& state, const std::string& ns,
                               const std::string& id, const std::string& spec);
+
+// The host gid that container gid 0 maps to in `spec` (linux.gidMappings), 0 without a mapping.
+// InvalidArgument when `spec` is not a JSON object.
+StatusOr<uint32_t> RemappedRootGid(const std::string& spec);
 
 // The bundle of an existing task (no I/O).
 Bundle BundleAt(const std::string& root, const std::string& state, const std::string& ns, const std::string& id);

@@ -68,22 +68,32 @@ int ListenUnix(const std::string& path, int* err) {
   return fd;
 }
 
-// Moves `pid` into the cgroup `path` (v1: every hierarchy that has it; v2: unified).
-void JoinShimCgroup(const std::string& path, pid_t pid) {
+// Moves `pid` into the existing cgroup `path` (Options.ShimCgroup), as containerd's shim does:
+// cgroup v2: the unified hierarchy; v1: every hierarchy that has `path` (NotFound if none).
+Status JoinShimCgroup(const std::string& path, pid_t pid) {
   std::string pidstr = std::to_string(pid);
-  if (::access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0) {
-    (void)WriteFileAtomic(StrCat("/sys/fs/cgroup", path, "/cgroup.procs"), pidstr);
-    return;
-  }
-  for (const char* ctl : {"cpu", "cpuacct", "memory", "pids", "blkio", "devices", "freezer",
-                          "cpuset", "systemd"}) {
-    std::string procs = StrCat("/sys/fs/cgroup/", ctl, path, "/cgroup.procs");
-    int fd = ::open(procs.c_str(), O_WRONLY | O_CLOEXEC);
-    if (fd >= 0) {
-      (void)!::write(fd, pidstr.data(), pidstr.size());
-      ::close(fd);
+  auto add = [&](const std::string& dir) -> Status {
+    std::string procs = JoinPath(dir, "cgroup.procs");
+    UniqueFd fd(::open(procs.c_str(), O_WRONLY | O_CLOEXEC));
+    if (!fd) return ErrnoStatus(errno, StrCat("open ", procs));
+    if (::write(fd.get(), pidstr.data(), pidstr.size()) < 0) {
+      return ErrnoStatus(errno, StrCat("add shim to ", procs));
     }
+    return absl::OkStatus();
+  };
+  if (::access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0) {
+    return add(StrCat("/sys/fs/cgroup", path));
   }
+  int joined = 0;
+  for (const char* ctl : {"cpu", "cpuacct", "memory", "pids", "blkio", "devices", "freezer",
+                          "cpuset", "net_cls", "perf_event", "hugetlb", "systemd"}) {
+    std::string dir = StrCat("/sys/fs/cgroup/", ctl, path);
+    if (::access(dir.c_str(), F_OK) != 0) continue;
+    RETURN_IF_ERROR(add(dir));
+    joined++;
+  }
+  if (joined == 0) return absl::NotFoundError(StrCat("shim cgroup \"", path, "\": cgroup deleted"));
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -98,13 +108,11 @@ int StartAction(const Flags& flags, const char* self_exe) {
       std::cerr << "start: cannot decode runtime options on stdin\n";
       return 1;
     }
-    StatusOr<RuntimeOptions> o = OptionsFromAny(any.type_url(), any.value());
-    if (!o.ok()) {
-      std::cerr << "start: " << o.status() << "\n";
+    if (Status st = ApplyOptionsAny(any.type_url(), any.value(), &opts); !st.ok()) {
+      std::cerr << "start: " << st << "\n";
       return 1;
     }
-    opts = *o;
-    if (Status st = WriteFileAtomic(JoinPath(bundle, "options.json"), OptionsToJson(opts));
+    if (Status st = WriteFileAtomic(JoinPath(bundle, "options.json"), OptionsToJson(opts), 0600);
         !st.ok()) {
       std::cerr << "start: " << st << "\n";
       return 1;
@@ -185,7 +193,15 @@ int StartAction(const Flags& flags, const char* self_exe) {
   }
   ::close(lfd);
   ::close(ready[1]);
-  if (!opts.shim_cgroup.empty()) JoinShimCgroup(opts.shim_cgroup, pid);
+  if (!opts.shim_cgroup.empty()) {
+    if (Status st = JoinShimCgroup(opts.shim_cgroup, pid); !st.ok()) {
+      std::cerr << "start: failed to join the shim cgroup: " << st << "\n";
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+      ::unlink(path.c_str());
+      return 1;
+    }
+  }
   pollfd pfd{ready[0], POLLIN, 0};
   char byte = 0;
   bool ok = ::poll(&pfd, 1, 10000) == 1 && ::read(ready[0], &byte, 1) == 1 && byte == 'R';
@@ -209,10 +225,11 @@ int DeleteAction(const Flags& flags) {
     opts = OptionsFromJson(*j);
   }
   std::string root = opts.root.empty() ? StrCat("/run/containerd/runc/", flags.ns) : opts.root;
-  Runc runc(opts.binary_name, root, JoinPath(bundle, "log.json"), opts.systemd_cgroup);
-  if (Status st = runc.Delete(flags.id, /*force=*/true); !st.ok()) {
-    std::cerr << "delete: " << st << "\n";
-  }
+  Runc runc(RuncGlobal{opts.binary_name, root, JoinPath(bundle, "log.json"), opts.systemd_cgroup},
+            SyncRunner());
+  runc.Delete(flags.id, /*force=*/true, [](Status st) {
+    if (!st.ok()) std::cerr << "delete: " << st << "\n";
+  });
   if (Status st = UnmountAll(JoinPath(bundle, "rootfs")); !st.ok()) {
     std::cerr << "delete: " << st << "\n";
     return 1;

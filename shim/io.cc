@@ -87,7 +87,8 @@ Status ProcessIO::OpenOutput(const std::string& path, UniqueFd* dst, UniqueFd* k
 }
 
 StatusOr<std::unique_ptr<ProcessIO>> ProcessIO::Create(asio::io_context& io,
-                                                       const StdioConfig& cfg) {
+                                                       const StdioConfig& cfg, uint32_t io_uid,
+                                                       uint32_t io_gid) {
   std::unique_ptr<ProcessIO> p(new ProcessIO(io));
   p->cfg_ = cfg;
   if (!cfg.stdin_path.empty()) {
@@ -122,6 +123,13 @@ StatusOr<std::unique_ptr<ProcessIO>> ProcessIO::Create(asio::io_context& io,
   if (p->stdin_fifo_) RETURN_IF_ERROR(MakePipe(&p->child_in_, &p->stdin_w_));
   if (p->stdout_dst_) RETURN_IF_ERROR(MakePipe(&p->stdout_r_, &p->child_out_));
   if (p->stderr_dst_) RETURN_IF_ERROR(MakePipe(&p->stderr_r_, &p->child_err_));
+  if (io_uid != 0 || io_gid != 0) {
+    for (UniqueFd* fd : {&p->child_in_, &p->child_out_, &p->child_err_}) {
+      if (*fd && ::fchown(fd->get(), io_uid, io_gid) != 0) {
+        return ErrnoStatus(errno, StrCat("chown container stdio to ", io_uid, ":", io_gid));
+      }
+    }
+  }
   return p;
 }
 
@@ -143,8 +151,17 @@ Status ProcessIO::Started() {
   child_in_.Reset();
   child_out_.Reset();
   child_err_.Reset();
+  // At the end of an output the FIFO (or file) is closed, with its keepalive reader, so the
+  // client's copy sees EOF once it read everything, as with containerd's shim.
   auto on_out = [this, alive = std::weak_ptr<bool>(alive_)] {
-    if (!alive.expired()) OnPumpDone();
+    if (alive.expired()) return;
+    stdout_keep_.Reset();
+    OnPumpDone();
+  };
+  auto on_err = [this, alive = std::weak_ptr<bool>(alive_)] {
+    if (alive.expired()) return;
+    stderr_keep_.Reset();
+    OnPumpDone();
   };
   if (cfg_.terminal) {
     ASSIGN_OR_RETURN(master_, ReceiveFd(console_listener_.get()));
@@ -162,7 +179,7 @@ Status ProcessIO::Started() {
     UniqueFd master_r(::fcntl(master_.get(), F_DUPFD_CLOEXEC, 0));
     active_outputs_++;
     out_pump_ = std::make_shared<Pump>(io_, std::move(master_r), std::move(stdout_dst_),
-                                       stdout_is_file_, false, on_out);
+                                       stdout_is_file_, true, on_out);
     out_pump_->Start();
     return absl::OkStatus();
   }
@@ -174,13 +191,13 @@ Status ProcessIO::Started() {
   if (stdout_r_) {
     active_outputs_++;
     out_pump_ = std::make_shared<Pump>(io_, std::move(stdout_r_), std::move(stdout_dst_),
-                                       stdout_is_file_, false, on_out);
+                                       stdout_is_file_, true, on_out);
     out_pump_->Start();
   }
   if (stderr_r_) {
     active_outputs_++;
     err_pump_ = std::make_shared<Pump>(io_, std::move(stderr_r_), std::move(stderr_dst_),
-                                       stderr_is_file_, false, on_out);
+                                       stderr_is_file_, true, on_err);
     err_pump_->Start();
   }
   return absl::OkStatus();
@@ -189,7 +206,7 @@ Status ProcessIO::Started() {
 void ProcessIO::CloseStdin() { stdin_keepalive_.Reset(); }
 
 Status ProcessIO::Resize(uint32_t width, uint32_t height) {
-  if (!cfg_.terminal) return absl::FailedPreconditionError("process has no terminal");
+  if (!cfg_.terminal) return absl::OkStatus();
   if (!master_) {
     // Not started yet: applied when the pty master arrives.
     pending_size_ = {width, height};

@@ -39,10 +39,13 @@ class Pump;
 
 class ProcessIO {
  public:
-  // Opens the FIFOs/files and creates pipes or the console socket. Unimplemented for
-  // binary:// URIs, errno statuses for open/pipe/socket failures.
+  // Opens the FIFOs/files and creates pipes or the console socket. The container-side pipe
+  // ends are owned by io_uid:io_gid (Options.IoUid/IoGid, for containers whose root is not
+  // host root), as containerd's shim does. Unimplemented for binary:// URIs, errno statuses
+  // for open/pipe/socket/chown failures.
   static StatusOr<std::unique_ptr<ProcessIO>> Create(boost::asio::io_context& io,
-                                                     const StdioConfig& cfg);
+                                                     const StdioConfig& cfg,
+                                                     uint32_t io_uid = 0, uint32_t io_gid = 0);
   ~ProcessIO();
 
   // fds to hand to runc as its 0/1/2 (without a terminal).
@@ -55,8 +58,8 @@ class ProcessIO {
   Status Started();
   // Drops the stdin keepalive: the stdin copy ends once the client's writer is gone.
   void CloseStdin();
-  // TIOCSWINSZ on the pty master (remembered until the master arrives). FailedPrecondition
-  // without a terminal.
+  // TIOCSWINSZ on the pty master (remembered until the master arrives). Without a terminal it
+  // does nothing and succeeds, as containerd's shim does.
   Status Resize(uint32_t width, uint32_t height);
   // Runs `done` once all output copies finished, or after `bound`, whichever is first.
   void WhenDrained(std::chrono::milliseconds bound, std::function<void()> done);

@@ -39,6 +39,15 @@ Status OomWatcher::Watch(int pid) {
   return absl::OkStatus();
 }
 
+void OomWatcher::Poll() {
+  if (!efd_.is_open()) return;
+  uint64_t count = 0;
+  if (::read(efd_.native_handle(), &count, sizeof(count)) == sizeof(count) && count > 0 &&
+      ::access(cgroup_dir_.c_str(), F_OK) == 0 && on_oom_) {
+    on_oom_();
+  }
+}
+
 void OomWatcher::Wait() {
   efd_.async_wait(boost::asio::posix::stream_descriptor::wait_read,
                   [this](const boost::system::error_code& ec) {

@@ -21,6 +21,9 @@ class OomWatcher {
       : efd_(io), on_oom_(std::move(on_oom)) {}
   // Watches the memory cgroup of `pid`. Unimplemented on cgroup v2, errno statuses otherwise.
   Status Watch(int pid);
+  // Reports an OOM that is signalled but not yet read, now (so that /tasks/oom goes out before
+  // the /tasks/exit of the process it killed).
+  void Poll();
 
  private:
   void Wait();

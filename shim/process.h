@@ -47,6 +47,12 @@ class Process {
   uint32_t exit_status = 0;
   int64_t exited_at_ns = 0;  // wall clock, 0 until exited
   bool exit_pending = false;  // reaped, waiting for its output to drain
+  // An asynchronous runc call is under way for it. An exit reaped while starting is reported
+  // only after the start answered (so /tasks/start precedes /tasks/exit).
+  bool starting = false, deleting = false, pausing = false;
+  bool report_after_start = false;
+  // Start failed: its exit is recorded (Wait, State, Delete) but never published.
+  bool start_failed = false;
   std::string spec_path;      // exec: process.json for runc exec --process
   std::unique_ptr<ProcessIO> io;
   std::vector<ttrpc::Responder> waiters;

@@ -6,7 +6,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "shim/spawn.h"
 
 namespace berth::shim {
 
@@ -50,8 +49,19 @@ void Reaper::ReapAll() {
       if (pid < 0 && errno == EINTR) continue;
       return;
     }
-    on_exit_(pid, ExitCodeFromWaitStatus(status));
+    int code = ExitCodeFromWaitStatus(status);
+    if (auto it = expected_.find(pid); it != expected_.end()) {
+      auto fn = std::move(it->second);
+      expected_.erase(it);
+      fn(code);
+      continue;
+    }
+    on_exit_(pid, code);
   }
+}
+
+void Reaper::Expect(pid_t pid, std::function<void(int exit_code)> on_exit) {
+  expected_[pid] = std::move(on_exit);
 }
 
 }  // namespace berth::shim

@@ -1,21 +1,24 @@
 // Reaper: the shim is a child subreaper (PR_SET_CHILD_SUBREAPER), so container processes whose
 // parent (runc) exits become its children. SIGCHLD is blocked and read from a signalfd on the
 // Asio loop; each readiness drains waitpid(-1, WNOHANG) and reports every (pid, exit code)
-// with 128+signal for signal deaths. runc itself is waited for synchronously by
-// RunAndWait (spawn.h) and never reaches this loop. Loop thread only.
+// with 128+signal for signal deaths. Children the shim started itself (runc, via SpawnAsync)
+// are registered with Expect() and their exits go to their own callbacks, never to the task
+// service. Loop thread only.
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 
 #include "common/status.h"
+#include "shim/spawn.h"
 
 namespace berth::shim {
 
-class Reaper {
+class Reaper final : public ChildWaiter {
  public:
   using ExitFn = std::function<void(int pid, int exit_code)>;
 
@@ -25,6 +28,8 @@ class Reaper {
   void Start();
   // Reaps every exited child now.
   void ReapAll();
+  // ChildWaiter: `on_exit` runs (on the loop) when `pid` is reaped.
+  void Expect(pid_t pid, std::function<void(int exit_code)> on_exit) override;
 
  private:
   Reaper(boost::asio::io_context& io, int sfd, ExitFn fn) : sfd_(io, sfd), on_exit_(std::move(fn)) {}
@@ -32,6 +37,7 @@ class Reaper {
 
   boost::asio::posix::stream_descriptor sfd_;
   ExitFn on_exit_;
+  std::map<pid_t, std::function<void(int)>> expected_;
 };
 
 // PR_SET_CHILD_SUBREAPER on the calling process.

@@ -1,101 +1,157 @@
 #include "shim/runc.h"
 
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cctype>
+
 #include <nlohmann/json.hpp>
 
 #include "common/fs.h"
 #include "common/log.h"
-#include "shim/spawn.h"
 
 namespace berth::shim {
 
+namespace {
+size_t FileSize(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 ? static_cast<size_t>(st.st_size) : 0;
+}
+}  // namespace
+
+Runner SyncRunner() {
+  return [](const std::vector<std::string>& argv, const SpawnOptions& opts, SpawnDone done) {
+    done(RunAndWait(argv, opts));
+  };
+}
+
 std::vector<std::string> Runc::Base() const {
-  std::vector<std::string> a = {binary_, "--root", root_, "--log", log_, "--log-format", "json"};
-  if (systemd_cgroup_) a.push_back("--systemd-cgroup");
+  std::vector<std::string> a = {g_.binary, "--root", g_.root, "--log", g_.log_json,
+                                "--log-format", "json"};
+  if (g_.systemd_cgroup) a.push_back("--systemd-cgroup");
   return a;
 }
 
-Status Runc::Run(std::vector<std::string> args, const RuncStdio& stdio, std::string* out) {
+void Runc::Run(std::vector<std::string> args, const RuncStdio& stdio, bool capture,
+               std::function<void(Status, std::string)> done) {
   std::vector<std::string> argv = Base();
   argv.insert(argv.end(), args.begin(), args.end());
   SpawnOptions o;
   o.stdin_fd = stdio.in;
   o.stdout_fd = stdio.out;
   o.stderr_fd = stdio.err;
-  o.capture_stdout = out != nullptr;
-  BLOG(Debug) << "runc " << args[0] << " " << args.back();
-  StatusOr<std::string> before = ReadFile(log_);
-  size_t offset = before.ok() ? before->size() : 0;
-  ASSIGN_OR_RETURN(SpawnResult r, RunAndWait(argv, o));
-  if (out) *out = std::move(r.out);
-  if (r.exit_code == 0) return absl::OkStatus();
-  std::string msg;
-  if (StatusOr<std::string> text = ReadFile(log_); text.ok() && text->size() > offset) {
-    msg = LastRuncError(text->substr(offset));
-  }
-  if (msg.empty()) msg = StrCat("exit status ", r.exit_code);
-  std::string full = StrCat("runc ", args[0], " failed: ", msg);
-  if (msg.find("does not exist") != std::string::npos ||
-      msg.find("not found") != std::string::npos) {
-    return absl::NotFoundError(full);
-  }
-  return absl::InternalError(full);
+  o.capture_stdout = capture;
+  BLOG(Debug) << g_.binary << " " << args[0] << " " << args.back();
+  size_t offset = FileSize(g_.log_json);
+  std::string cmd = args[0];
+  std::string log = g_.log_json, binary = g_.binary;
+  runner_(argv, o, [done = std::move(done), offset, cmd, log, binary](StatusOr<SpawnResult> r) {
+    if (!r.ok()) {
+      done(absl::InternalError(StrCat(binary, " ", cmd, ": ", r.status().message())), "");
+      return;
+    }
+    if (r->exit_code == 0) {
+      done(absl::OkStatus(), std::move(r->out));
+      return;
+    }
+    std::string msg;
+    if (StatusOr<std::string> text = ReadFile(log); text.ok() && text->size() > offset) {
+      msg = LastRuncError(text->substr(offset));
+    }
+    if (msg.empty()) msg = StrCat("exit status ", r->exit_code);
+    std::string full = StrCat(binary, " ", cmd, " failed: ", msg);
+    if (msg.find("does not exist") != std::string::npos ||
+        msg.find("not found") != std::string::npos) {
+      done(absl::NotFoundError(full), "");
+      return;
+    }
+    done(absl::InternalError(full), "");
+  });
 }
 
-Status Runc::Create(const std::string& id, const std::string& bundle, const std::string& pid_file,
-                    const std::string& console_socket, bool no_pivot, bool no_new_keyring,
-                    const RuncStdio& stdio) {
-  std::vector<std::string> a = {"create", "--bundle", bundle, "--pid-file", pid_file};
-  if (!console_socket.empty()) a.insert(a.end(), {"--console-socket", console_socket});
-  if (no_pivot) a.push_back("--no-pivot");
-  if (no_new_keyring) a.push_back("--no-new-keyring");
+namespace {
+auto StatusOnly(Runc::Done done) {
+  return [done = std::move(done)](Status st, std::string) { done(std::move(st)); };
+}
+}  // namespace
+
+void Runc::Create(const std::string& id, const CreateOpts& o, Done done) {
+  std::vector<std::string> a = {"create", "--bundle", o.bundle, "--pid-file", o.pid_file};
+  if (!o.console_socket.empty()) a.insert(a.end(), {"--console-socket", o.console_socket});
+  if (o.no_pivot) a.push_back("--no-pivot");
+  if (o.no_new_keyring) a.push_back("--no-new-keyring");
   a.push_back(id);
-  return Run(std::move(a), stdio);
+  Run(std::move(a), o.stdio, false, StatusOnly(std::move(done)));
 }
 
-Status Runc::Start(const std::string& id) { return Run({"start", id}, {}); }
+void Runc::Start(const std::string& id, Done done) {
+  Run({"start", id}, {}, false, StatusOnly(std::move(done)));
+}
 
-Status Runc::Exec(const std::string& id, const std::string& process_json,
-                  const std::string& pid_file, const std::string& console_socket,
-                  const RuncStdio& stdio) {
+void Runc::Exec(const std::string& id, const std::string& process_json,
+                const std::string& pid_file, const std::string& console_socket,
+                const RuncStdio& stdio, Done done) {
   std::vector<std::string> a = {"exec", "--detach", "--process", process_json, "--pid-file",
                                 pid_file};
   if (!console_socket.empty()) a.insert(a.end(), {"--console-socket", console_socket});
   a.push_back(id);
-  return Run(std::move(a), stdio);
+  Run(std::move(a), stdio, false, StatusOnly(std::move(done)));
 }
 
-Status Runc::Kill(const std::string& id, int signal, bool all) {
+void Runc::Kill(const std::string& id, int signal, bool all, Done done) {
   std::vector<std::string> a = {"kill"};
   if (all) a.push_back("--all");
   a.push_back(id);
   a.push_back(std::to_string(signal));
-  return Run(std::move(a), {});
+  Run(std::move(a), {}, false, StatusOnly(std::move(done)));
 }
 
-Status Runc::Delete(const std::string& id, bool force) {
+void Runc::Delete(const std::string& id, bool force, Done done) {
   std::vector<std::string> a = {"delete"};
   if (force) a.push_back("--force");
   a.push_back(id);
-  return Run(std::move(a), {});
+  Run(std::move(a), {}, false, StatusOnly(std::move(done)));
 }
 
-Status Runc::Pause(const std::string& id) { return Run({"pause", id}, {}); }
-Status Runc::Resume(const std::string& id) { return Run({"resume", id}, {}); }
-
-StatusOr<std::vector<int>> Runc::Ps(const std::string& id) {
-  std::string out;
-  RETURN_IF_ERROR(Run({"ps", "--format", "json", id}, {}, &out));
-  return ParsePidList(out);
+void Runc::Pause(const std::string& id, Done done) {
+  Run({"pause", id}, {}, false, StatusOnly(std::move(done)));
 }
 
-Status Runc::Update(const std::string& id, const std::string& resources_json) {
-  return Run({"update", "--resources", resources_json, id}, {});
+void Runc::Resume(const std::string& id, Done done) {
+  Run({"resume", id}, {}, false, StatusOnly(std::move(done)));
 }
 
-std::string Runc::LastError() const {
-  StatusOr<std::string> text = ReadFile(log_);
-  if (!text.ok()) return "";
-  return LastRuncError(*text);
+void Runc::Ps(const std::string& id, std::function<void(StatusOr<std::vector<int>>)> done) {
+  Run({"ps", "--format", "json", id}, {}, true,
+      [done = std::move(done)](Status st, std::string out) {
+        if (!st.ok()) {
+          done(st);
+          return;
+        }
+        done(ParsePidList(out));
+      });
+}
+
+void Runc::Update(const std::string& id, const std::string& resources_json, Done done) {
+  Run({"update", "--resources", resources_json, id}, {}, false, StatusOnly(std::move(done)));
+}
+
+Status KillError(const Status& st) {
+  if (st.ok()) return st;
+  std::string m(st.message());
+  std::string lower = m;
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
+  if (m.find("os: process already finished") != std::string::npos ||
+      m.find("container not running") != std::string::npos ||
+      lower.find("no such process") != std::string::npos ||
+      lower.find("not running") != std::string::npos) {
+    return absl::NotFoundError(StrCat("process already finished: ", m));
+  }
+  if (m.find("does not exist") != std::string::npos) {
+    return absl::NotFoundError(StrCat("no such container: ", m));
+  }
+  return st;
 }
 
 std::string LastRuncError(const std::string& log_text) {

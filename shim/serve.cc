@@ -51,12 +51,19 @@ int Serve(const Flags& flags) {
     exit_timer.async_wait([&](const boost::system::error_code&) { io.stop(); });
   };
   ServiceConfig cfg{flags.ns, flags.id, bundle};
-  TaskService service(io, cfg, &events, exit_shim);
-  auto reaper = Reaper::Create(io, [&](int pid, int code) { service.OnExit(pid, code); });
+  TaskService* svc = nullptr;
+  auto reaper = Reaper::Create(io, [&svc](int pid, int code) {
+    if (svc) svc->OnExit(pid, code);
+  });
   if (!reaper.ok()) {
     BLOG(Error) << reaper.status();
     return 1;
   }
+  Reaper* r = reaper->get();
+  TaskService service(io, cfg, &events, exit_shim,
+                      [&io, r](const std::vector<std::string>& argv, const SpawnOptions& o,
+                               SpawnDone done) { SpawnAsync(io, *r, argv, o, std::move(done)); });
+  svc = &service;
   ttrpc::Server server(io);
   service.Register(server);
   if (Status st = server.Serve(3); !st.ok()) {

@@ -1,8 +1,11 @@
 #include "shim/service.h"
 
+#include <signal.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <nlohmann/json.hpp>
 
 #include "common/fs.h"
 #include "common/log.h"
@@ -34,28 +37,62 @@ StatusOr<int> ReadPidFile(const std::string& path) {
   return absl::InternalError(StrCat("bad pid file ", path, ": \"", s, "\""));
 }
 
+Status Wrap(const Status& st, std::string_view what) {
+  if (st.ok()) return st;
+  return Status(st.code(), StrCat(what, ": ", st.message()));
+}
+
 constexpr auto kDrainBound = std::chrono::milliseconds(2000);
 
 }  // namespace
 
+bool ShouldKillAllOnExit(const std::string& config_json) {
+  nlohmann::json j = nlohmann::json::parse(config_json, nullptr, false);
+  if (!j.is_object()) return true;
+  auto linux = j.find("linux");
+  if (linux == j.end() || !linux->is_object()) return true;
+  auto nss = linux->find("namespaces");
+  if (nss == linux->end() || !nss->is_array()) return true;
+  for (const auto& ns : *nss) {
+    if (!ns.is_object()) continue;
+    if (ns.value("type", std::string()) == "pid" && ns.value("path", std::string()).empty()) {
+      return false;
+    }
+  }
+  return true;
+}
+
 TaskService::TaskService(boost::asio::io_context& io, ServiceConfig cfg, EventForwarder* events,
-                         std::function<void()> exit_shim)
-    : io_(io), cfg_(std::move(cfg)), events_(events), exit_shim_(std::move(exit_shim)) {
+                         std::function<void()> exit_shim, Runner runner)
+    : io_(io),
+      cfg_(std::move(cfg)),
+      events_(events),
+      exit_shim_(std::move(exit_shim)),
+      runner_(std::move(runner)) {
   if (StatusOr<std::string> j = ReadFile(BundlePath("options.json")); j.ok()) {
     opts_ = OptionsFromJson(*j);
   }
 }
 
-TaskService::~TaskService() = default;
+TaskService::~TaskService() { *alive_ = false; }
+
+std::function<void()> TaskService::Guard(std::function<void()> fn) const {
+  return [alive = std::weak_ptr<bool>(alive_), fn = std::move(fn)] {
+    if (auto a = alive.lock(); a && *a) fn();
+  };
+}
 
 std::string TaskService::BundlePath(const std::string& name) const {
   return JoinPath(cfg_.bundle, name);
 }
 
 Runc TaskService::MakeRunc() const {
-  std::string root = opts_.root.empty() ? JoinPath(cfg_.runc_root_base, cfg_.ns) : opts_.root;
-  return Runc(opts_.binary_name.empty() ? "runc" : opts_.binary_name, root,
-              BundlePath("log.json"), opts_.systemd_cgroup);
+  RuncGlobal g;
+  g.binary = opts_.binary_name.empty() ? "runc" : opts_.binary_name;
+  g.root = opts_.root.empty() ? JoinPath(cfg_.runc_root_base, cfg_.ns) : opts_.root;
+  g.log_json = BundlePath("log.json");
+  g.systemd_cgroup = opts_.systemd_cgroup;
+  return Runc(std::move(g), runner_);
 }
 
 Status TaskService::CheckId(const std::string& id) const {
@@ -77,17 +114,40 @@ void TaskService::Publish(const std::string& topic, const std::string& type,
   if (events_) events_->Publish(topic, type, m);
 }
 
-StatusOr<task::CreateTaskResponse> TaskService::Create(const task::CreateTaskRequest& r) {
-  RETURN_IF_ERROR(CheckId(r.id()));
-  if (init_) return absl::AlreadyExistsError(StrCat("container \"", r.id(), "\": already exists"));
-  if (r.has_options()) {
-    ASSIGN_OR_RETURN(opts_, OptionsFromAny(r.options().type_url(), r.options().value()));
+void TaskService::UnmountRootfs() {
+  if (!rootfs_mounted_) return;
+  if (Status st = UnmountAll(BundlePath("rootfs")); !st.ok()) {
+    BLOG(Warn) << st;
+  }
+  rootfs_mounted_ = false;
+}
+
+void TaskService::Create(const task::CreateTaskRequest& r, Reply<task::CreateTaskResponse> done) {
+  if (Status st = CheckId(r.id()); !st.ok()) return done(st);
+  if (init_ || creating_) {
+    return done(absl::AlreadyExistsError(StrCat("container \"", r.id(), "\": already exists")));
   }
   if (!r.checkpoint().empty()) {
-    return absl::UnimplementedError("berth shim: restoring from a checkpoint is not supported");
+    return done(absl::UnimplementedError(
+        "berth shim: restoring a container from a checkpoint is not supported"));
   }
-  RETURN_IF_ERROR(WriteFileAtomic(BundlePath("options.json"), OptionsToJson(opts_)));
-  RETURN_IF_ERROR(WriteFileAtomic(BundlePath("runtime"), opts_.binary_name));
+  RuntimeOptions opts = opts_;
+  if (r.has_options()) {
+    if (Status st = ApplyOptionsAny(r.options().type_url(), r.options().value(), &opts);
+        !st.ok()) {
+      return done(st);
+    }
+  }
+  opts_ = opts;
+  if (Status st = WriteFileAtomic(BundlePath("options.json"), OptionsToJson(opts_), 0600);
+      !st.ok()) {
+    return done(st);
+  }
+  if (Status st = WriteFileAtomic(BundlePath("runtime"), opts_.binary_name, 0600); !st.ok()) {
+    return done(st);
+  }
+  StatusOr<std::string> spec = ReadFile(BundlePath("config.json"));
+  kill_all_on_exit_ = !spec.ok() || ShouldKillAllOnExit(*spec);
   std::string rootfs = BundlePath("rootfs");
   if (!r.rootfs().empty()) {
     ::mkdir(rootfs.c_str(), 0711);
@@ -95,45 +155,61 @@ StatusOr<task::CreateTaskResponse> TaskService::Create(const task::CreateTaskReq
     for (const auto& m : r.rootfs()) {
       specs.push_back(MountSpec{m.type(), m.source(), {m.options().begin(), m.options().end()}});
     }
-    RETURN_IF_ERROR(MountAll(specs, rootfs));
+    if (Status st = MountAll(specs, rootfs); !st.ok()) return done(st);
     rootfs_mounted_ = true;
   }
-  auto unmount = [&] {
-    if (rootfs_mounted_) {
-      if (Status st = UnmountAll(rootfs); !st.ok()) {
-      BLOG(Warn) << st;
-    }
-      rootfs_mounted_ = false;
-    }
-  };
   StdioConfig stdio{r.stdin(), r.stdout(), r.stderr(), r.terminal()};
   auto p = std::make_unique<Process>("", stdio);
-  StatusOr<std::unique_ptr<ProcessIO>> pio = ProcessIO::Create(io_, stdio);
+  StatusOr<std::unique_ptr<ProcessIO>> pio =
+      ProcessIO::Create(io_, stdio, opts_.io_uid, opts_.io_gid);
   if (!pio.ok()) {
-    unmount();
-    return pio.status();
+    UnmountRootfs();
+    return done(pio.status());
   }
   p->io = std::move(*pio);
-  std::string pid_file = BundlePath("init.pid");
-  Runc runc = MakeRunc();
-  Status st = runc.Create(cfg_.id, cfg_.bundle, pid_file, p->io->console_socket(),
-                          opts_.no_pivot_root, opts_.no_new_keyring, p->io->child_stdio());
-  StatusOr<int> pid = st.ok() ? ReadPidFile(pid_file) : StatusOr<int>(st);
-  if (pid.ok()) st = p->io->Started();
+  CreateOpts co;
+  co.bundle = cfg_.bundle;
+  co.pid_file = BundlePath("init.pid");
+  co.console_socket = p->io->console_socket();
+  co.no_pivot = opts_.no_pivot_root;
+  co.no_new_keyring = opts_.no_new_keyring;
+  co.stdio = p->io->child_stdio();
+  creating_ = true;
+  // The process is owned by the callback until the runtime answered.
+  auto holder = std::make_shared<std::unique_ptr<Process>>(std::move(p));
+  MakeRunc().Create(cfg_.id, co, [this, alive = std::weak_ptr<bool>(alive_), holder, r,
+                                  done](Status st) mutable {
+    if (alive.expired()) return;
+    init_ = std::move(*holder);
+    FinishCreate(std::move(st), r, std::move(done));
+  });
+}
+
+void TaskService::FinishCreate(Status st, const task::CreateTaskRequest& r,
+                               Reply<task::CreateTaskResponse> done) {
+  StatusOr<int> pid = st.ok() ? ReadPidFile(BundlePath("init.pid")) : StatusOr<int>(st);
+  if (pid.ok()) st = init_->io->Started();
   if (!pid.ok() || !st.ok()) {
-    (void)runc.Delete(cfg_.id, /*force=*/true);
-    unmount();
-    return pid.ok() ? st : pid.status();
+    Status err = Wrap(pid.ok() ? st : pid.status(), "OCI runtime create failed");
+    init_.reset();
+    MakeRunc().Delete(cfg_.id, /*force=*/true, [this, alive = std::weak_ptr<bool>(alive_), err,
+                                                 done](Status) {
+      if (alive.expired()) return;
+      UnmountRootfs();
+      creating_ = false;
+      done(err);
+    });
+    return;
   }
-  init_ = std::move(p);
+  creating_ = false;
   Track(init_.get(), *pid);
   oom_ = std::make_unique<OomWatcher>(io_, [this] {
     containerd::events::TaskOOM ev;
     ev.set_container_id(cfg_.id);
     Publish("/tasks/oom", "containerd.events.TaskOOM", ev);
   });
-  if (Status st = oom_->Watch(*pid); !st.ok()) {
-    BLOG(Debug) << "no OOM events: " << st;
+  if (Status w = oom_->Watch(*pid); !w.ok()) {
+    BLOG(Debug) << "no OOM events: " << w;
   }
 
   containerd::events::TaskCreate ev;
@@ -149,33 +225,69 @@ StatusOr<task::CreateTaskResponse> TaskService::Create(const task::CreateTaskReq
   Publish("/tasks/create", "containerd.events.TaskCreate", ev);
   task::CreateTaskResponse resp;
   resp.set_pid(static_cast<uint32_t>(*pid));
-  return resp;
+  done(resp);
 }
 
-StatusOr<task::StartResponse> TaskService::Start(const task::StartRequest& r) {
-  ASSIGN_OR_RETURN(Process * p, Find(r.id(), r.exec_id()));
-  RETURN_IF_ERROR(CheckTransition(p->name(), p->state(), ProcState::kRunning));
-  Runc runc = MakeRunc();
-  if (p->is_init()) {
-    RETURN_IF_ERROR(runc.Start(cfg_.id));
-  } else {
-    if (init_->state() != ProcState::kRunning) {
-      return absl::FailedPreconditionError(
-          StrCat("container \"", cfg_.id, "\" is ", ProcStateName(init_->state()),
-                 ": cannot start an exec"));
-    }
-    std::string pid_file = BundlePath(StrCat(p->exec_id(), ".pid"));
-    Status st = runc.Exec(cfg_.id, p->spec_path, pid_file, p->io->console_socket(),
-                          p->io->child_stdio());
-    ::unlink(p->spec_path.c_str());
-    RETURN_IF_ERROR(st);
-    ASSIGN_OR_RETURN(int pid, ReadPidFile(pid_file));
-    ::unlink(pid_file.c_str());
-    RETURN_IF_ERROR(p->io->Started());
-    Track(p, pid);
+void TaskService::Start(const task::StartRequest& r, Reply<task::StartResponse> done) {
+  StatusOr<Process*> found = Find(r.id(), r.exec_id());
+  if (!found.ok()) return done(found.status());
+  Process* p = *found;
+  if (p->starting) return done(absl::FailedPreconditionError(StrCat(p->name(), " is starting")));
+  if (Status st = CheckTransition(p->name(), p->state(), ProcState::kRunning); !st.ok()) {
+    return done(st);
   }
-  // An exit reaped meanwhile may already have moved it on.
-  if (p->state() == ProcState::kCreated) RETURN_IF_ERROR(p->SetState(ProcState::kRunning));
+  if (p->start_failed) {
+    return done(absl::FailedPreconditionError(StrCat(p->name(), ": its start already failed")));
+  }
+  if (p->is_init()) return StartInit(p, std::move(done));
+  if (init_->state() != ProcState::kRunning) {
+    return done(absl::FailedPreconditionError(
+        StrCat("container \"", cfg_.id, "\" is ", ProcStateName(init_->state()),
+               ": cannot start an exec")));
+  }
+  StartExec(p, std::move(done));
+}
+
+void TaskService::StartInit(Process* p, Reply<task::StartResponse> done) {
+  p->starting = true;
+  MakeRunc().Start(cfg_.id, [this, alive = std::weak_ptr<bool>(alive_), p, done](Status st) {
+    if (alive.expired()) return;
+    if (!st.ok()) {
+      p->starting = false;
+      p->start_failed = true;
+      done(Wrap(st, "OCI runtime start failed"));
+      if (p->report_after_start) ReportExit(p);
+      return;
+    }
+    if (p->state() == ProcState::kCreated) (void)p->SetState(ProcState::kRunning);
+    FinishStart(p, done);
+  });
+}
+
+void TaskService::StartExec(Process* p, Reply<task::StartResponse> done) {
+  p->starting = true;
+  std::string pid_file = BundlePath(StrCat(p->exec_id(), ".pid"));
+  MakeRunc().Exec(
+      cfg_.id, p->spec_path, pid_file, p->io->console_socket(), p->io->child_stdio(),
+      [this, alive = std::weak_ptr<bool>(alive_), p, pid_file, done](Status st) {
+        if (alive.expired()) return;
+        ::unlink(p->spec_path.c_str());
+        StatusOr<int> pid = st.ok() ? ReadPidFile(pid_file) : StatusOr<int>(st);
+        ::unlink(pid_file.c_str());
+        if (pid.ok()) st = p->io->Started();
+        if (!pid.ok() || !st.ok()) {
+          p->starting = false;
+          p->start_failed = true;
+          done(Wrap(pid.ok() ? st : pid.status(), "OCI runtime exec failed"));
+          return;
+        }
+        (void)p->SetState(ProcState::kRunning);
+        Track(p, *pid);  // may find its exit already reaped: reported after the start event
+        FinishStart(p, done);
+      });
+}
+
+void TaskService::FinishStart(Process* p, Reply<task::StartResponse> done) {
   task::StartResponse resp;
   resp.set_pid(static_cast<uint32_t>(p->pid));
   if (p->is_init()) {
@@ -190,23 +302,29 @@ StatusOr<task::StartResponse> TaskService::Start(const task::StartRequest& r) {
     ev.set_pid(resp.pid());
     Publish("/tasks/exec-started", "containerd.events.TaskExecStarted", ev);
   }
-  return resp;
+  p->starting = false;
+  done(resp);
+  if (p->report_after_start) ReportExit(p);
 }
 
 StatusOr<Empty> TaskService::Exec(const task::ExecProcessRequest& r) {
   ASSIGN_OR_RETURN(Process * init, Find(r.id(), ""));
   if (r.exec_id().empty()) return absl::InvalidArgumentError("exec id must not be empty");
   if (execs_.count(r.exec_id())) {
-    return absl::AlreadyExistsError(StrCat("exec \"", r.exec_id(), "\": already exists"));
+    return absl::AlreadyExistsError(StrCat("id ", r.exec_id(), ": already exists"));
   }
-  if (init->state() == ProcState::kStopped || init->state() == ProcState::kDeleted) {
-    return absl::FailedPreconditionError(StrCat("container \"", cfg_.id, "\" is stopped"));
+  if (init->state() == ProcState::kStopped || init->state() == ProcState::kDeleted ||
+      init->exit_pending) {
+    return absl::FailedPreconditionError(StrCat("container \"", cfg_.id, "\" is stopped: cannot exec"));
+  }
+  if (init->state() == ProcState::kPaused) {
+    return absl::FailedPreconditionError("cannot exec in a paused state");
   }
   StdioConfig stdio{r.stdin(), r.stdout(), r.stderr(), r.terminal()};
   auto p = std::make_unique<Process>(r.exec_id(), stdio);
   p->spec_path = BundlePath(StrCat(r.exec_id(), "-process.json"));
   RETURN_IF_ERROR(WriteFileAtomic(p->spec_path, r.spec().value(), 0600));
-  StatusOr<std::unique_ptr<ProcessIO>> pio = ProcessIO::Create(io_, stdio);
+  StatusOr<std::unique_ptr<ProcessIO>> pio = ProcessIO::Create(io_, stdio, opts_.io_uid, opts_.io_gid);
   if (!pio.ok()) {
     ::unlink(p->spec_path.c_str());
     return pio.status();
@@ -220,26 +338,42 @@ StatusOr<Empty> TaskService::Exec(const task::ExecProcessRequest& r) {
   return Empty();
 }
 
-StatusOr<task::DeleteResponse> TaskService::Delete(const task::DeleteRequest& r) {
-  ASSIGN_OR_RETURN(Process * p, Find(r.id(), r.exec_id()));
-  RETURN_IF_ERROR(CheckTransition(p->name(), p->state(), ProcState::kDeleted));
-  if (p->is_init()) {
-    // Execs of a deleted container are gone with it.
-    for (auto& [id, e] : execs_) {
-      if (e->state() == ProcState::kRunning || e->state() == ProcState::kPaused) {
-        return absl::FailedPreconditionError(StrCat("exec \"", id, "\" is still running"));
-      }
-    }
-    Status st = MakeRunc().Delete(cfg_.id, /*force=*/p->state() == ProcState::kCreated);
-    if (!st.ok() && st.code() != absl::StatusCode::kNotFound) return st;
-    if (rootfs_mounted_) {
-      if (Status u = UnmountAll(BundlePath("rootfs")); !u.ok()) {
-      BLOG(Warn) << u;
-    }
-      rootfs_mounted_ = false;
+void TaskService::Delete(const task::DeleteRequest& r, Reply<task::DeleteResponse> done) {
+  StatusOr<Process*> found = Find(r.id(), r.exec_id());
+  if (!found.ok()) return done(found.status());
+  Process* p = *found;
+  if (p->starting || p->deleting) {
+    return done(absl::FailedPreconditionError(
+        StrCat(p->name(), p->starting ? " is starting" : " is being deleted")));
+  }
+  if (p->exit_pending) {
+    return done(absl::FailedPreconditionError(StrCat("cannot delete a running process")));
+  }
+  if (Status st = CheckTransition(p->name(), p->state(), ProcState::kDeleted); !st.ok()) {
+    return done(st);
+  }
+  if (!p->is_init()) return FinishDelete(p, std::move(done));
+  for (auto& [id, e] : execs_) {
+    if (e->state() == ProcState::kRunning || e->state() == ProcState::kPaused || e->starting) {
+      return done(absl::FailedPreconditionError(StrCat("exec \"", id, "\" is still running")));
     }
   }
-  RETURN_IF_ERROR(p->SetState(ProcState::kDeleted));
+  p->deleting = true;
+  MakeRunc().Delete(cfg_.id, /*force=*/p->state() == ProcState::kCreated,
+                    [this, alive = std::weak_ptr<bool>(alive_), p, done](Status st) {
+                      if (alive.expired()) return;
+                      p->deleting = false;
+                      // Already gone from the runtime (deleted behind our back): fine.
+                      if (!st.ok() && st.code() != absl::StatusCode::kNotFound) {
+                        return done(Wrap(st, "failed to delete task"));
+                      }
+                      UnmountRootfs();
+                      FinishDelete(p, done);
+                    });
+}
+
+void TaskService::FinishDelete(Process* p, Reply<task::DeleteResponse> done) {
+  if (Status st = p->SetState(ProcState::kDeleted); !st.ok()) return done(st);
   for (auto& w : p->waiters) w(absl::NotFoundError(StrCat(p->name(), ": deleted before it exited")));
   p->waiters.clear();
   task::DeleteResponse resp;
@@ -257,9 +391,9 @@ StatusOr<task::DeleteResponse> TaskService::Delete(const task::DeleteRequest& r)
     init_.reset();
     oom_.reset();
   } else {
-    execs_.erase(r.exec_id());
+    execs_.erase(p->exec_id());
   }
-  return resp;
+  done(resp);
 }
 
 void TaskService::Wait(const task::WaitRequest& r, ttrpc::Responder done) {
@@ -294,13 +428,13 @@ void TaskService::OnExit(int pid, int exit_code) {
   for (auto& [id, e] : execs_) {
     if (!p && e->pid == pid) p = e.get();
   }
-  if (!p || p->exit_pending || p->state() == ProcState::kStopped ||
-      p->state() == ProcState::kDeleted) {
-    // Not (yet) ours: maybe runc's pid file has not been read. Keep a few.
-    if (!p) {
-      if (early_exits_.size() >= 256) early_exits_.erase(early_exits_.begin());
-      early_exits_[pid] = exit_code;
-    }
+  if (!p) {
+    // Not (yet) ours: maybe the runtime's pid file has not been read. Keep a few.
+    if (early_exits_.size() >= 256) early_exits_.erase(early_exits_.begin());
+    early_exits_[pid] = exit_code;
+    return;
+  }
+  if (p->exit_pending || p->state() == ProcState::kStopped || p->state() == ProcState::kDeleted) {
     return;
   }
   BLOG(Debug) << p->name() << " pid " << pid << " exited with " << exit_code;
@@ -308,21 +442,41 @@ void TaskService::OnExit(int pid, int exit_code) {
   p->exit_status = static_cast<uint32_t>(exit_code);
   p->exited_at_ns = NowNs();
   std::string exec_id = p->exec_id();
-  p->io->WhenDrained(kDrainBound, [this, alive = std::weak_ptr<bool>(alive_), exec_id] {
-    if (alive.expired()) return;
+  auto report = Guard([this, exec_id] {
     StatusOr<Process*> q = Find(cfg_.id, exec_id);
     if (q.ok()) ReportExit(*q);
   });
+  auto drain = Guard([this, exec_id, report] {
+    StatusOr<Process*> q = Find(cfg_.id, exec_id);
+    if (q.ok()) (*q)->io->WhenDrained(kDrainBound, report);
+  });
+  if (p->is_init() && kill_all_on_exit_) {
+    // No PID namespace of its own: nothing else may outlive init (runc kill --all).
+    MakeRunc().Kill(cfg_.id, SIGKILL, /*all=*/true, [drain](Status st) {
+      if (!st.ok()) {
+        BLOG(Debug) << "kill --all after init exit: " << st;
+      }
+      drain();
+    });
+    return;
+  }
+  drain();
 }
 
 void TaskService::ReportExit(Process* p) {
   if (!p->exit_pending) return;
+  if (p->starting) {
+    p->report_after_start = true;
+    return;
+  }
+  p->report_after_start = false;
   p->exit_pending = false;
   if (Status st = p->SetState(ProcState::kStopped); !st.ok()) {
     BLOG(Warn) << st;
     return;
   }
   if (p->is_init()) {
+    if (oom_) oom_->Poll();
     std::string json = StrCat("{\"pid\":", p->pid, ",\"exit_status\":", p->exit_status,
                               ",\"exited_at_ns\":", p->exited_at_ns, "}\n");
     if (Status st = WriteFileAtomic(BundlePath("exit.json"), json); !st.ok()) {
@@ -335,7 +489,7 @@ void TaskService::ReportExit(Process* p) {
   ev.set_pid(static_cast<uint32_t>(p->pid));
   ev.set_exit_status(p->exit_status);
   SetTimestamp(p->exited_at_ns, ev.mutable_exited_at());
-  Publish("/tasks/exit", "containerd.events.TaskExit", ev);
+  if (!p->start_failed) Publish("/tasks/exit", "containerd.events.TaskExit", ev);
   task::WaitResponse resp;
   resp.set_exit_status(p->exit_status);
   *resp.mutable_exited_at() = ev.exited_at();

@@ -6,6 +6,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <boost/asio/posix/stream_descriptor.hpp>
+
 #include "common/unique_fd.h"
 
 extern char** environ;
@@ -18,13 +20,18 @@ int ExitCodeFromWaitStatus(int status) {
   return 255;
 }
 
-StatusOr<SpawnResult> RunAndWait(const std::vector<std::string>& argv, const SpawnOptions& opts) {
+namespace {
+
+// posix_spawnp with the stdio of `opts`; `*out_r` receives the read end of the stdout pipe
+// when capturing.
+StatusOr<pid_t> Spawn(const std::vector<std::string>& argv, const SpawnOptions& opts,
+                      UniqueFd* out_r) {
   UniqueFd devnull(::open("/dev/null", O_RDWR | O_CLOEXEC));
-  UniqueFd out_r, out_w;
+  UniqueFd out_w;
   if (opts.capture_stdout) {
     int p[2];
     if (::pipe2(p, O_CLOEXEC) != 0) return ErrnoStatus(errno, "pipe");
-    out_r.Reset(p[0]);
+    out_r->Reset(p[0]);
     out_w.Reset(p[1]);
   }
   int fds[3] = {opts.stdin_fd, opts.capture_stdout ? out_w.get() : opts.stdout_fd,
@@ -50,7 +57,66 @@ StatusOr<SpawnResult> RunAndWait(const std::vector<std::string>& argv, const Spa
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&attr);
   if (rc != 0) return ErrnoStatus(rc, StrCat("exec ", argv[0]));
-  out_w.Reset();
+  return pid;
+}
+
+// One asynchronous child: finished once reaped and its captured stdout (if any) hit EOF.
+struct AsyncChild : std::enable_shared_from_this<AsyncChild> {
+  AsyncChild(boost::asio::io_context& io, SpawnDone d) : out(io), done(std::move(d)) {}
+  void ReadMore() {
+    out.async_read_some(boost::asio::buffer(buf),
+                        [self = shared_from_this()](const boost::system::error_code& ec, size_t n) {
+                          self->result.out.append(self->buf, n);
+                          if (ec) {
+                            self->eof = true;
+                            self->MaybeFinish();
+                            return;
+                          }
+                          self->ReadMore();
+                        });
+  }
+  void MaybeFinish() {
+    if (!exited || !eof || !done) return;
+    SpawnDone d = std::move(done);
+    done = nullptr;
+    boost::system::error_code ignored;
+    out.close(ignored);
+    d(std::move(result));
+  }
+  boost::asio::posix::stream_descriptor out;
+  SpawnDone done;
+  SpawnResult result;
+  bool exited = false, eof = true;
+  char buf[4096];
+};
+
+}  // namespace
+
+void SpawnAsync(boost::asio::io_context& io, ChildWaiter& waiter,
+                const std::vector<std::string>& argv, const SpawnOptions& opts, SpawnDone done) {
+  UniqueFd out_r;
+  StatusOr<pid_t> pid = Spawn(argv, opts, &out_r);
+  if (!pid.ok()) {
+    done(pid.status());
+    return;
+  }
+  auto child = std::make_shared<AsyncChild>(io, std::move(done));
+  if (out_r) {
+    ::fcntl(out_r.get(), F_SETFL, O_NONBLOCK);
+    child->out.assign(out_r.Release());
+    child->eof = false;
+    child->ReadMore();
+  }
+  waiter.Expect(*pid, [child](int code) {
+    child->result.exit_code = code;
+    child->exited = true;
+    child->MaybeFinish();
+  });
+}
+
+StatusOr<SpawnResult> RunAndWait(const std::vector<std::string>& argv, const SpawnOptions& opts) {
+  UniqueFd out_r;
+  ASSIGN_OR_RETURN(pid_t pid, Spawn(argv, opts, &out_r));
   SpawnResult res;
   if (out_r) {
     char buf[4096];

@@ -21,6 +21,26 @@ class BundleTest : public ::testing::Test {
   std::string dir_;
 };
 
+TEST_F(BundleTest, UserNamespaceRootGidReachesTheBundle) {
+  EXPECT_EQ(*RemappedRootGid("{}"), 0u);
+  EXPECT_EQ(*RemappedRootGid(R"({"linux":{"gidMappings":[{"containerID":1,"hostID":5,"size":1},
+                                {"containerID":0,"hostID":100000,"size":65536}]}})"),
+            100000u);
+  EXPECT_TRUE(absl::IsInvalidArgument(RemappedRootGid("nope").status()));
+  if (geteuid() != 0) GTEST_SKIP() << "chown to the remapped gid needs root";
+  auto b = CreateBundle(dir_ + "/root", dir_ + "/state", "ns1", "u1",
+                        R"({"linux":{"gidMappings":[{"containerID":0,"hostID":100000,"size":65536}]}})");
+  ASSERT_TRUE(b.ok()) << b.status();
+  struct stat st;
+  ASSERT_EQ(stat(b->path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0710u);
+  EXPECT_EQ(st.st_gid, 100000u);
+  auto plain = CreateBundle(dir_ + "/root", dir_ + "/state", "ns1", "p1", "{}");
+  ASSERT_TRUE(plain.ok());
+  ASSERT_EQ(stat(plain->path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0700u);
+}
+
 TEST_F(BundleTest, CreateListDelete) {
   auto b = CreateBundle(dir_ + "/root", dir_ + "/state", "ns1", "c1", "{\"ociVersion\":\"1.0.2\"}");
   ASSERT_TRUE(b.ok()) << b.status();

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "containerd/linux/runctypes/runc.pb.h"
 #include "containerd/runc/options/oci.pb.h"
 #include "shim/flags.h"
 #include "shim/mount.h"
@@ -129,6 +130,72 @@ TEST(OptionsTest, FromAnyAndJson) {
   EXPECT_TRUE(back.systemd_cgroup);
   EXPECT_EQ(OptionsFromAny("foo.Bar", "").status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(OptionsFromJson("{\"root\": 5}").root, "");  // wrong types fall back to defaults
+}
+
+TEST(OptionsTest, EveryFieldOfTheV2Options) {
+  containerd::runc::v1::Options pb;
+  pb.set_no_pivot_root(true);
+  pb.set_no_new_keyring(true);
+  pb.set_shim_cgroup("/shims");
+  pb.set_io_uid(1000);
+  pb.set_io_gid(1001);
+  pb.set_criu_path("/usr/sbin/criu");
+  pb.set_criu_image_path("/img");
+  pb.set_criu_work_path("/work");
+  auto o = OptionsFromAny("type.googleapis.com/containerd.runc.v1.Options", pb.SerializeAsString());
+  ASSERT_TRUE(o.ok()) << o.status();
+  RuntimeOptions back = OptionsFromJson(OptionsToJson(*o));
+  EXPECT_TRUE(back.no_pivot_root);
+  EXPECT_TRUE(back.no_new_keyring);
+  EXPECT_EQ(back.shim_cgroup, "/shims");
+  EXPECT_EQ(back.io_uid, 1000u);
+  EXPECT_EQ(back.io_gid, 1001u);
+  EXPECT_EQ(back.criu_path, "/usr/sbin/criu");
+  EXPECT_EQ(back.criu_image_path, "/img");
+  EXPECT_EQ(back.criu_work_path, "/work");
+  EXPECT_EQ(back.binary_name, "runc");  // unset BinaryName means runc
+}
+
+TEST(OptionsTest, LegacyLinuxRuntimeOptionsOverlay) {
+  containerd::linux::runc::RuncOptions ro;
+  ro.set_runtime("/usr/bin/crun");
+  ro.set_runtime_root("/run/crun-root");
+  ro.set_systemd_cgroup(true);
+  RuntimeOptions o;
+  ASSERT_TRUE(ApplyOptionsAny("containerd.linux.runc.RuncOptions", ro.SerializeAsString(), &o).ok());
+  containerd::linux::runc::CreateOptions co;
+  co.set_no_pivot_root(true);
+  co.set_io_uid(7);
+  co.set_shim_cgroup("/legacy");
+  ASSERT_TRUE(ApplyOptionsAny("containerd.linux.runc.CreateOptions", co.SerializeAsString(), &o).ok());
+  // CreateOptions keep the runtime chosen by RuncOptions.
+  EXPECT_EQ(o.binary_name, "/usr/bin/crun");
+  EXPECT_EQ(o.root, "/run/crun-root");
+  EXPECT_TRUE(o.systemd_cgroup);
+  EXPECT_TRUE(o.no_pivot_root);
+  EXPECT_EQ(o.io_uid, 7u);
+  EXPECT_EQ(o.shim_cgroup, "/legacy");
+  EXPECT_EQ(ApplyOptionsAny("containerd.linux.runc.RuncOptions", "\xff\xff", &o).code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST(KillAllTest, OnlyAPrivatePidNamespaceSparesTheRest) {
+  EXPECT_FALSE(ShouldKillAllOnExit(R"({"linux":{"namespaces":[{"type":"mount"},{"type":"pid"}]}})"));
+  EXPECT_TRUE(ShouldKillAllOnExit(R"({"linux":{"namespaces":[{"type":"mount"}]}})"));  // host pid
+  EXPECT_TRUE(ShouldKillAllOnExit(
+      R"({"linux":{"namespaces":[{"type":"pid","path":"/proc/1/ns/pid"}]}})"));  // shared
+  EXPECT_TRUE(ShouldKillAllOnExit("not json"));
+  EXPECT_TRUE(ShouldKillAllOnExit("{}"));
+}
+
+TEST(KillErrorTest, GoneProcessesAreNotFound) {
+  EXPECT_EQ(KillError(absl::InternalError("runc kill failed: container not running")).code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(KillError(absl::NotFoundError("runc kill failed: container \"x\" does not exist")).code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(KillError(absl::InternalError("exec kill: No such process")).code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(KillError(absl::InternalError("permission denied")).code(), absl::StatusCode::kInternal);
 }
 
 }  // namespace

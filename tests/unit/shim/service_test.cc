@@ -5,6 +5,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <optional>
+
 #include <gtest/gtest.h>
 
 #include "common/fs.h"
@@ -28,7 +30,7 @@ class ServiceTest : public ::testing::Test {
                                 0755)
                     .ok());
     svc_ = std::make_unique<TaskService>(io_, ServiceConfig{"ns", "c1", dir_, dir_ + "/runc"},
-                                         nullptr, [this] { exited_ = true; });
+                                         nullptr, [this] { exited_ = true; }, SyncRunner());
   }
   void TearDown() override { (void)RemoveAll(dir_); }
 
@@ -41,6 +43,17 @@ class ServiceTest : public ::testing::Test {
     r.mutable_options()->set_type_url("containerd.runc.v1.Options");
     r.mutable_options()->set_value(o.SerializeAsString());
     return r;
+  }
+
+  // Calls an asynchronous method and returns its answer (the runner is synchronous here).
+  template <typename Req, typename Resp>
+  StatusOr<Resp> Call(void (TaskService::*fn)(const Req&, Reply<Resp>), const Req& req) {
+    std::optional<StatusOr<Resp>> out;
+    (svc_.get()->*fn)(req, [&](StatusOr<Resp> r) { out = std::move(r); });
+    io_.run();
+    io_.restart();
+    EXPECT_TRUE(out.has_value());
+    return out ? *out : StatusOr<Resp>(absl::InternalError("no answer"));
   }
 
   boost::asio::io_context io_;
@@ -57,7 +70,7 @@ TEST_F(ServiceTest, UnknownIdsAndMissingTask) {
   EXPECT_EQ(svc_->State(s).status().code(), absl::StatusCode::kNotFound);
   task::KillRequest k;
   k.set_id("c1");
-  EXPECT_EQ(svc_->Kill(k).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(Call(&TaskService::Kill, k).status().code(), absl::StatusCode::kNotFound);
   task::CheckpointTaskRequest c;
   c.set_id("c1");
   EXPECT_EQ(svc_->Checkpoint(c).status().code(), absl::StatusCode::kUnimplemented);
@@ -77,7 +90,7 @@ TEST_F(ServiceTest, ConnectAndShutdown) {
 }
 
 TEST_F(ServiceTest, RuncErrorBecomesTheMessage) {
-  auto r = svc_->Create(CreateRequest());
+  auto r = Call(&TaskService::Create, CreateRequest());
   ASSERT_FALSE(r.ok());
   EXPECT_NE(std::string(r.status().message()).find("boom: no such thing"), std::string::npos)
       << r.status();
@@ -85,19 +98,20 @@ TEST_F(ServiceTest, RuncErrorBecomesTheMessage) {
   ASSERT_TRUE(opts.ok());
   EXPECT_NE(opts->find(fake_runc_), std::string::npos);
   // Nothing was created: a second attempt fails the same way, not AlreadyExists.
-  EXPECT_NE(svc_->Create(CreateRequest()).status().code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_NE(Call(&TaskService::Create, CreateRequest()).status().code(),
+            absl::StatusCode::kAlreadyExists);
 }
 
 TEST_F(ServiceTest, BinaryLogUriIsUnimplemented) {
   auto req = CreateRequest();
   req.set_stdout("binary:///usr/bin/logger");
-  EXPECT_EQ(svc_->Create(req).status().code(), absl::StatusCode::kUnimplemented);
+  EXPECT_EQ(Call(&TaskService::Create, req).status().code(), absl::StatusCode::kUnimplemented);
 }
 
 TEST_F(ServiceTest, BadOptionsAreInvalidArgument) {
   auto req = CreateRequest();
   req.mutable_options()->set_type_url("some.Other");
-  EXPECT_EQ(svc_->Create(req).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Call(&TaskService::Create, req).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace
