@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# Issue 10: resumable ingests with the stock ctr, as containerd's content store. A `ctr content
+# ingest` killed midway leaves its ingest (`ctr content active` shows the bytes held); the ref's
+# lock goes with the stream, so a second `ctr content ingest` of the full data resumes at that
+# offset (ctr seeks its stdin, containerd's content.Copy) and commits the right digest; while an
+# ingest's stream is open a second writer of the same ref gets containerd's "ref ... locked"
+# Unavailable error; a failed commit (wrong size or digest) keeps the ingest for a later writer.
+source "$BERTH_SRC/tests/integration/lib/harness.sh"
+require_cmd ctr sha256sum
+
+start_berthd
+
+digest_of() { echo "sha256:$(sha256sum "$1" | cut -d' ' -f1)"; }
+# active_line REF: REF's row of `ctr content active` (REF, SIZE = bytes held, humanised, AGE).
+active_line() { bctr content active | awk -v r="$1" '$1 == r'; }
+# The ingest directory of REF on disk (berthd keys it by the namespace-qualified ref).
+ingest_dir() {
+  echo "$ROOT/io.containerd.content.v1.content/ingest/$(printf '%s' "$CONTAINERD_NAMESPACE/$1" | sha256sum | cut -d' ' -f1)"
+}
+held_bytes() { stat -c %s "$(ingest_dir "$1")/data" 2>/dev/null || echo none; }
+
+# Decimal sizes, so ctr's humanised SIZE column reads exactly "3MB".
+SIZE=6000000
+HALF=3000000
+head -c "$SIZE" /dev/urandom >"$T/data"
+D=$(digest_of "$T/data")
+
+log "an ingest interrupted midway (ctr killed) keeps the bytes it wrote"
+mkfifo "$T/feed"
+# ctr itself in the background (not through the bctr function), so $! is ctr's pid.
+ctr --address "$SOCK" content ingest --expected-size "$SIZE" --expected-digest "$D" resume-ref <"$T/feed" &
+ingest_pid=$!
+HARNESS_PIDS+=("$ingest_pid")
+exec 7>"$T/feed"  # hold the pipe open: ctr blocks reading after the first half
+head -c "$HALF" "$T/data" >&7
+wait_for 30 bash -c "[[ \$(stat -c %s '$(ingest_dir resume-ref)/data' 2>/dev/null) == $HALF ]]" ||
+  fail "the first half never reached the ingest (held: $(held_bytes resume-ref))"
+out=$(active_line resume-ref)
+[[ -n "$out" ]] || fail "ctr content active does not list resume-ref: $(bctr content active)"
+assert_eq "$(awk '{print $2}' <<<"$out")" "3MB" "content active shows the offset"
+assert_eq "$(cat "$(ingest_dir resume-ref)/total")" "$SIZE" "the expected total is recorded"
+
+log "a second writer while the first stream is open gets containerd's locked error"
+rc=0
+out=$(timeout 60 ctr --address "$SOCK" --timeout 3s content ingest --expected-size "$SIZE" resume-ref <"$T/data" 2>&1) || rc=$?
+[[ $rc -ne 0 ]] || fail "a second writer on a held ref succeeded"
+assert_contains "$out" "ref " "locked error names the ref"
+assert_contains "$out" "resume-ref locked for " "containerd's locked message"
+assert_contains "$out" "(since " "locked message carries the lock's start"
+assert_contains "$out" "unavailable" "locked error is Unavailable"
+assert_eq "$(held_bytes resume-ref)" "$HALF" "the refused writer changed nothing"
+
+kill -KILL "$ingest_pid"
+wait "$ingest_pid" 2>/dev/null || true
+exec 7>&-
+# The lock went with the stream: Status still shows the bytes, and it is resumable at once.
+out=$(active_line resume-ref)
+assert_eq "$(awk '{print $2}' <<<"$out")" "3MB" "offset kept after the client died"
+assert_eq "$(held_bytes resume-ref)" "$HALF" "bytes kept after the client died"
+
+log "a second ctr content ingest of the full data resumes at the offset and commits the digest"
+timeout 60 ctr --address "$SOCK" content ingest --expected-size "$SIZE" --expected-digest "$D" resume-ref <"$T/data" ||
+  fail "resumed ingest failed"
+grep -q "resuming ingest .*resume-ref at offset $HALF" "$T/berthd.log" || fail "berthd did not resume at $HALF"
+assert_contains "$(bctr content ls -q)" "$D" "resumed blob committed under its digest"
+got="sha256:$(bctr content get "$D" | sha256sum | cut -d' ' -f1)"
+assert_eq "$got" "$D" "resumed blob reads back byte-identical"
+assert_eq "$(active_line resume-ref)" "" "the ingest is gone after commit"
+
+log "an ingest whose client just closes (EOF, no commit) is resumable too"
+printf 'first part|' >"$T/part1"
+printf 'first part|second part\n' >"$T/whole"
+DW=$(digest_of "$T/whole")
+# ctr always commits at EOF; a short stdin with a larger --expected-size makes that commit fail
+# with FailedPrecondition, which keeps the ingest (containerd's Commit keeps it on a size error).
+rc=0
+out=$(bctr content ingest --expected-size "$(stat -c %s "$T/whole")" eof-ref <"$T/part1" 2>&1) || rc=$?
+[[ $rc -ne 0 ]] || fail "a short ingest with a larger expected size committed"
+assert_contains "$out" "failed precondition" "a short ingest is FailedPrecondition"
+assert_contains "$out" "failed size validation" "containerd's size message"
+assert_contains "$(active_line eof-ref)" "eof-ref" "the failed ingest is still active"
+assert_eq "$(held_bytes eof-ref)" "$(stat -c %s "$T/part1")" "its bytes are kept"
+timeout 60 ctr --address "$SOCK" content ingest --expected-size "$(stat -c %s "$T/whole")" --expected-digest "$DW" eof-ref <"$T/whole" ||
+  fail "resuming after a failed size commit failed"
+assert_contains "$(bctr content ls -q)" "$DW" "committed after the resume"
+
+log "a wrong digest at commit keeps the ingest; the next writer commits it"
+printf 'digest test\n' >"$T/dg"
+DG=$(digest_of "$T/dg")
+DOTHER="sha256:$(printf 'something else' | sha256sum | cut -d' ' -f1)"
+rc=0
+out=$(bctr content ingest --expected-digest "$DOTHER" dg-ref <"$T/dg" 2>&1) || rc=$?
+[[ $rc -ne 0 ]] || fail "a wrong expected digest committed"
+assert_contains "$out" "unexpected commit digest $DG, expected $DOTHER" "containerd's digest message"
+assert_contains "$(active_line dg-ref)" "dg-ref" "ingest kept after a wrong digest"
+bctr content ingest --expected-digest "$DG" dg-ref <"$T/dg" || fail "commit after a wrong digest failed"
+assert_contains "$(bctr content ls -q)" "$DG" "committed under the right digest"
+assert_eq "$(active_line dg-ref)" "" "ingest gone after the commit"
+
+log "PASS"
