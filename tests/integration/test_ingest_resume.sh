@@ -19,9 +19,11 @@ ingest_dir() {
 }
 held_bytes() { stat -c %s "$(ingest_dir "$1")/data" 2>/dev/null || echo none; }
 
-# Decimal sizes, so ctr's humanised SIZE column reads exactly "3MB".
-SIZE=6000000
-HALF=3000000
+# ctr copies in whole 1 MiB reads (containerd's copyWithBuffer uses io.ReadAtLeast), so the half
+# fed is a multiple of 1 MiB; ctr's humanised SIZE column shows 3 MiB as "3.146MB".
+SIZE=$((6 << 20))
+HALF=$((3 << 20))
+HALF_SHOWN=3.146MB
 head -c "$SIZE" /dev/urandom >"$T/data"
 D=$(digest_of "$T/data")
 
@@ -37,7 +39,7 @@ wait_for 30 bash -c "[[ \$(stat -c %s '$(ingest_dir resume-ref)/data' 2>/dev/nul
   fail "the first half never reached the ingest (held: $(held_bytes resume-ref))"
 out=$(active_line resume-ref)
 [[ -n "$out" ]] || fail "ctr content active does not list resume-ref: $(bctr content active)"
-assert_eq "$(awk '{print $2}' <<<"$out")" "3MB" "content active shows the offset"
+assert_eq "$(awk '{print $2}' <<<"$out")" "$HALF_SHOWN" "content active shows the offset"
 assert_eq "$(cat "$(ingest_dir resume-ref)/total")" "$SIZE" "the expected total is recorded"
 
 log "a second writer while the first stream is open gets containerd's locked error"
@@ -55,7 +57,7 @@ wait "$ingest_pid" 2>/dev/null || true
 exec 7>&-
 # The lock went with the stream: Status still shows the bytes, and it is resumable at once.
 out=$(active_line resume-ref)
-assert_eq "$(awk '{print $2}' <<<"$out")" "3MB" "offset kept after the client died"
+assert_eq "$(awk '{print $2}' <<<"$out")" "$HALF_SHOWN" "offset kept after the client died"
 assert_eq "$(held_bytes resume-ref)" "$HALF" "bytes kept after the client died"
 
 log "a second ctr content ingest of the full data resumes at the offset and commits the digest"
@@ -67,22 +69,33 @@ got="sha256:$(bctr content get "$D" | sha256sum | cut -d' ' -f1)"
 assert_eq "$got" "$D" "resumed blob reads back byte-identical"
 assert_eq "$(active_line resume-ref)" "" "the ingest is gone after commit"
 
-log "an ingest whose client just closes (EOF, no commit) is resumable too"
+log "an ingest whose client stops short of the expected size (no commit) is resumable"
 printf 'first part|' >"$T/part1"
 printf 'first part|second part\n' >"$T/whole"
 DW=$(digest_of "$T/whole")
-# ctr always commits at EOF; a short stdin with a larger --expected-size makes that commit fail
-# with FailedPrecondition, which keeps the ingest (containerd's Commit keeps it on a size error).
+WSIZE=$(stat -c %s "$T/whole")
+# ctr finds its stdin short of --expected-size and closes the stream without committing.
 rc=0
-out=$(bctr content ingest --expected-size "$(stat -c %s "$T/whole")" eof-ref <"$T/part1" 2>&1) || rc=$?
-[[ $rc -ne 0 ]] || fail "a short ingest with a larger expected size committed"
-assert_contains "$out" "failed precondition" "a short ingest is FailedPrecondition"
-assert_contains "$out" "failed size validation" "containerd's size message"
-assert_contains "$(active_line eof-ref)" "eof-ref" "the failed ingest is still active"
+out=$(bctr content ingest --expected-size "$WSIZE" eof-ref <"$T/part1" 2>&1) || rc=$?
+[[ $rc -ne 0 ]] || fail "a short ingest committed"
+assert_contains "$out" "unexpected EOF" "ctr reports the short input"
+assert_contains "$(active_line eof-ref)" "eof-ref" "the unfinished ingest is still active"
 assert_eq "$(held_bytes eof-ref)" "$(stat -c %s "$T/part1")" "its bytes are kept"
-timeout 60 ctr --address "$SOCK" content ingest --expected-size "$(stat -c %s "$T/whole")" --expected-digest "$DW" eof-ref <"$T/whole" ||
-  fail "resuming after a failed size commit failed"
+timeout 60 ctr --address "$SOCK" content ingest --expected-size "$WSIZE" --expected-digest "$DW" eof-ref <"$T/whole" ||
+  fail "resuming an unfinished ingest failed"
 assert_contains "$(bctr content ls -q)" "$DW" "committed after the resume"
+assert_eq "$(active_line eof-ref)" "" "ingest gone after the commit"
+
+log "a commit of the wrong size is FailedPrecondition and keeps the ingest"
+rc=0
+out=$(bctr content ingest --expected-size 5 size-ref <"$T/whole" 2>&1) || rc=$?
+[[ $rc -ne 0 ]] || fail "a wrong expected size committed"
+assert_contains "$out" "\"size-ref\" failed size validation: $WSIZE != 5: failed precondition" "containerd's size message"
+assert_contains "$(active_line size-ref)" "size-ref" "ingest kept after a wrong size"
+assert_eq "$(held_bytes size-ref)" "$WSIZE" "its bytes are kept"
+# The next writer resumes at the end (nothing left to send) and commits with the right size.
+bctr content ingest --expected-size "$WSIZE" size-ref <"$T/whole" || fail "commit after a wrong size failed"
+assert_eq "$(active_line size-ref)" "" "ingest gone after the commit"
 
 log "a wrong digest at commit keeps the ingest; the next writer commits it"
 printf 'digest test\n' >"$T/dg"
