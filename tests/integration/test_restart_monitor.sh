@@ -71,7 +71,7 @@ assert_contains "$(bctr containers info web)" '"containerd.io/restart.count": "2
 
 log "a labelled container without a task is started, output in the legacy logpath"
 bctr containers create --label containerd.io/restart.status=running \
-  --label "containerd.io/restart.logpath=$T/idle.log" "$IMG" idle sh -c 'echo idle-started; exec sleep 1000'
+  --label "containerd.io/restart.logpath=$T/idle.log" "$IMG" idle -- sh -c 'echo idle-started; exec sleep 1000'
 wait_for "$BOUND" running_with_new_pid idle "" || fail "idle was never started: $(bctr tasks ls)"
 wait_for 10 bash -c "grep -q idle-started '$T/idle.log'" || fail "logpath output missing"
 
