@@ -99,21 +99,6 @@ std::string LocalStore::IngestPath(const std::string& ref) const {
   return JoinPath(root_, StrCat("ingest/", Sha256::Of(ref).hex()));
 }
 
-bool LocalStore::TryLock(const std::string& ref) {
-  std::lock_guard<std::mutex> l(mu_);
-  return locked_.insert(ref).second;
-}
-
-void LocalStore::Unlock(const std::string& ref) {
-  std::lock_guard<std::mutex> l(mu_);
-  locked_.erase(ref);
-}
-
-bool LocalStore::IsLocked(const std::string& ref) {
-  std::lock_guard<std::mutex> l(mu_);
-  return locked_.count(ref) > 0;
-}
-
 StatusOr<std::unique_ptr<ReaderAt>> LocalStore::OpenReader(const Digest& digest) {
   std::string path = BlobPath(digest);
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
@@ -200,8 +185,8 @@ StatusOr<std::unique_ptr<Writer>> LocalStore::OpenWriter(const WriterOptions& op
   if (opts.expected && ::access(BlobPath(*opts.expected).c_str(), F_OK) == 0) {
     return absl::AlreadyExistsError(StrCat("content ", opts.expected->str(), ": already exists"));
   }
-  if (!TryLock(opts.ref)) return absl::UnavailableError(StrCat("ref ", opts.ref, " locked"));
-  ScopeExit unlock([&] { Unlock(opts.ref); });
+  RETURN_IF_ERROR(locks_.LockWithRetry(opts.ref));
+  ScopeExit unlock([&] { locks_.Unlock(opts.ref); });
 
   const std::string dir = IngestPath(opts.ref);
   auto hash = std::make_unique<Sha256>();
@@ -273,8 +258,7 @@ StatusOr<std::vector<IngestStatus>> LocalStore::ListStatuses(const std::vector<s
 }
 
 Status LocalStore::Abort(const std::string& ref) {
-  if (!TryLock(ref)) return absl::UnavailableError(StrCat("ref ", ref, " locked"));
-  ScopeExit unlock([&] { Unlock(ref); });
+  // No lock: as containerd's store, an ingest is removed even under an open writer.
   std::string dir = IngestPath(ref);
   if (::access(dir.c_str(), F_OK) != 0) return absl::NotFoundError(StrCat("ingest ref \"", ref, "\": not found"));
   return RemoveAll(dir);
@@ -310,14 +294,14 @@ int LocalStore::RemoveStaleIngests(int64_t cutoff, const std::function<bool(cons
         why = std::string(st.status().message());
       } else {
         ref = st->ref;
-        if (IsLocked(ref) || (keep && keep(ref))) continue;
+        if (locks_.IsLocked(ref) || (keep && keep(ref))) continue;
         if (st->updated_at >= cutoff) continue;
         why = "not updated since " + std::to_string(st->updated_at);
       }
     }
-    if (!ref.empty() && !TryLock(ref)) continue;
+    if (!ref.empty() && !locks_.TryLock(ref).ok()) continue;
     Status s = RemoveAll(dir);
-    if (!ref.empty()) Unlock(ref);
+    if (!ref.empty()) locks_.Unlock(ref);
     if (!s.ok()) {
       BLOG(Warn) << "remove stale ingest " << dir << ": " << s;
       continue;

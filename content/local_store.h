@@ -17,13 +17,16 @@
 // Update is Unimplemented and Info carries no labels.
 //
 // Thread-safety: all methods may be called concurrently. One writer per ref at a time is
-// enforced with an in-process lock table (a second OpenWriter on a held ref is Unavailable).
+// enforced with an in-process lock table (content/locks.h): OpenWriter on a held ref retries for
+// up to about a second, then is Unavailable ("ref <ref> locked for <d> (since <t>): unavailable").
+// A writer that ends without committing (Close, destruction, a failed Commit) releases the ref at
+// once and leaves the ingest to be resumed. As in containerd, Abort does not wait for the lock:
+// it removes the ingest even under an open writer, whose later Commit then fails.
 #pragma once
 
-#include <mutex>
-#include <set>
 #include <string>
 
+#include "content/locks.h"
 #include "content/store.h"
 
 namespace berth::content {
@@ -60,17 +63,11 @@ class LocalStore final : public Store {
   friend class LocalWriter;
   explicit LocalStore(std::string root) : root_(std::move(root)) {}
 
-  // The in-process writer lock table.
-  bool TryLock(const std::string& ref);
-  void Unlock(const std::string& ref);
-  bool IsLocked(const std::string& ref);
-
   // Reads an ingest's status from disk (the offset is the size of `data`).
   StatusOr<IngestStatus> ReadIngest(const std::string& dir, const std::string& ref);
 
   std::string root_;
-  std::mutex mu_;
-  std::set<std::string> locked_;  // guarded by mu_
+  RefLocks locks_;
 };
 
 }  // namespace berth::content

@@ -24,7 +24,7 @@ void LocalWriter::Release() {
   if (closed_) return;
   closed_ = true;
   fd_.Reset();
-  store_.Unlock(status_.ref);
+  store_.locks_.Unlock(status_.ref);
 }
 
 Status LocalWriter::Write(std::string_view data) {
@@ -59,7 +59,7 @@ Status LocalWriter::Truncate(int64_t size) {
 }
 
 Status LocalWriter::Commit(int64_t size, const std::optional<Digest>& expected, const Labels& labels) {
-  if (closed_) return absl::FailedPreconditionError(StrCat("commit ", status_.ref, ": cannot commit on closed writer"));
+  if (closed_) return absl::FailedPreconditionError("cannot commit on closed writer: failed precondition");
   const std::string ref = status_.ref;
   const std::string what = StrCat("commit ", ref);
   // Whatever happens below, the writer ends closed and the ref unlocked; the lock is held until
@@ -70,14 +70,15 @@ Status LocalWriter::Commit(int64_t size, const std::optional<Digest>& expected, 
   if (::fstat(fd_.get(), &st) != 0) return ErrnoStatus(errno, what + ": stat ingest data");
   fd_.Reset();
 
+  // containerd's messages. Both failures keep the ingest (resumable, or to be aborted).
   if (size > 0 && size != st.st_size) {
-    return absl::FailedPreconditionError(
-        StrCat(what, ": unexpected commit size ", static_cast<int64_t>(st.st_size), ", expected ", size));
+    return absl::FailedPreconditionError(StrCat("unexpected commit size ", static_cast<int64_t>(st.st_size),
+                                                ", expected ", size, ": failed precondition"));
   }
   Digest actual = hash_->Current();
   if (expected && *expected != actual) {
     return absl::FailedPreconditionError(
-        StrCat(what, ": unexpected commit digest ", actual.str(), ", expected ", expected->str()));
+        StrCat("unexpected commit digest ", actual.str(), ", expected ", expected->str(), ": failed precondition"));
   }
 
   const std::string target = store_.BlobPath(actual);
@@ -91,7 +92,10 @@ Status LocalWriter::Commit(int64_t size, const std::optional<Digest>& expected, 
     return absl::AlreadyExistsError(StrCat("content ", actual.str(), ": already exists"));
   }
   const std::string data = JoinPath(dir_, "data");
-  if (::rename(data.c_str(), target.c_str()) != 0) return ErrnoStatus(errno, what + ": rename into blobs");
+  if (::rename(data.c_str(), target.c_str()) != 0) {
+    if (errno == ENOENT) return absl::NotFoundError(StrCat(what, ": the ingest was aborted: not found"));
+    return ErrnoStatus(errno, what + ": rename into blobs");
+  }
 
   // The blob is in place: from here on failures are logged, never returned.
   if (Status s = FsyncDir(blob_dir); !s.ok()) {

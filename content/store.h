@@ -90,7 +90,9 @@ class Writer {
   virtual Status Truncate(int64_t size) = 0;
   // Makes the bytes a blob. `size` (when > 0) and `expected` (when set) must match the data:
   // FailedPrecondition otherwise, with the ingest left in place. AlreadyExists when the blob is
-  // already present (the ingest is dropped). The writer is closed afterwards, whatever happens.
+  // already present (the ingest is dropped). NotFound when the ingest was aborted under the
+  // writer. The writer is closed and the ref released afterwards, whatever happens, so a failed
+  // commit leaves a ref that the next writer resumes (or Abort removes).
   virtual Status Commit(int64_t size, const std::optional<Digest>& expected, const Labels& labels) = 0;
   // Syncs and releases the ref, keeping the ingest. Idempotent.
   virtual Status Close() = 0;
@@ -105,8 +107,9 @@ struct WriterOptions {
 class Ingester {
  public:
   virtual ~Ingester() = default;
-  // Opens or resumes the ingest `opts.ref`. InvalidArgument for an empty ref; Unavailable while
-  // another writer holds the ref; AlreadyExists when `opts.expected` is already present.
+  // Opens or resumes the ingest `opts.ref` (the writer's offset is the bytes already held).
+  // InvalidArgument for an empty ref; Unavailable while another writer holds the ref ("ref <ref>
+  // locked for <d> (since <t>): unavailable"); AlreadyExists when `opts.expected` is present.
   virtual StatusOr<std::unique_ptr<Writer>> OpenWriter(const WriterOptions& opts) = 0;
 };
 
@@ -136,7 +139,8 @@ class IngestManager {
   virtual StatusOr<IngestStatus> GetStatus(const std::string& ref) = 0;
   // Ingests matching containerd filters on `ref` (an empty string matches all).
   virtual StatusOr<std::vector<IngestStatus>> ListStatuses(const std::vector<std::string>& filters) = 0;
-  // Removes an ingest. NotFound when absent; Unavailable while a writer holds it.
+  // Removes an ingest, as containerd even while a writer holds it (that writer's Commit then
+  // fails; its ref stays held until it closes). NotFound when absent.
   virtual Status Abort(const std::string& ref) = 0;
 };
 

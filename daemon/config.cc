@@ -7,6 +7,7 @@
 
 #include "common/fs.h"
 #include "common/log.h"
+#include "daemon/restart_monitor.h"
 
 namespace berth::daemon {
 namespace {
@@ -47,6 +48,23 @@ Status GetTable(const toml::table& t, const char* key, const std::string& source
   *out = n->as_table();
   if (*out == nullptr)
     return absl::InvalidArgumentError(StrCat(Where(source, n->source()), ": \"", key, "\" must be a table"));
+  return Status();
+}
+
+// The restart monitor's section: `interval`, a Go duration. containerd 1.6 names the plugin
+// io.containerd.internal.v1.restart; io.containerd.monitor.v1.restart is accepted as well.
+Status ParseRestartPlugin(const toml::table& plugins, const std::string& source, Config* cfg) {
+  for (const char* name : {"io.containerd.internal.v1.restart", "io.containerd.monitor.v1.restart"}) {
+    const toml::table* section = nullptr;
+    RETURN_IF_ERROR(GetTable(plugins, name, source, &section));
+    const toml::node* n = section != nullptr ? section->get("interval") : nullptr;
+    if (n == nullptr) continue;
+    std::string text;
+    RETURN_IF_ERROR(Get(*section, "interval", StrCat("plugins.\"", name, "\"."), source, &text));
+    auto d = ParseGoDuration(text);
+    if (!d.ok()) return absl::InvalidArgumentError(StrCat(Where(source, n->source()), ": ", d.status().message()));
+    cfg->restart_interval = *d;
+  }
   return Status();
 }
 
@@ -98,6 +116,9 @@ Status ParseConfig(std::string_view text, const std::string& source, Config* cfg
           StrCat(Where(source, debug->get("level")->source()), ": unknown log level \"", cfg->log_level, "\""));
     }
   }
+  const toml::table* plugins = nullptr;
+  RETURN_IF_ERROR(GetTable(t, "plugins", source, &plugins));
+  if (plugins != nullptr) RETURN_IF_ERROR(ParseRestartPlugin(*plugins, source, cfg));
   return Status();
 }
 

@@ -12,8 +12,11 @@
 //   address = ""                  # default: <grpc address>.ttrpc
 //   [debug]
 //   level = "info"
+//   [plugins."io.containerd.monitor.v1.restart"]   # or containerd 1.6's "io.containerd.internal.v1.restart"
+//   interval = "10s"              # the restart monitor's reconcile interval (Go duration)
 #pragma once
 
+#include <chrono>
 #include <string>
 
 #include "common/status.h"
@@ -29,6 +32,7 @@ struct Config {
   int max_recv_message_size = 16 << 20;
   int max_send_message_size = 16 << 20;
   std::string log_level = "info";
+  std::chrono::nanoseconds restart_interval = std::chrono::seconds(10);
 
   std::string TtrpcAddress() const { return ttrpc_address.empty() ? grpc_address + ".ttrpc" : ttrpc_address; }
 };

@@ -109,6 +109,9 @@ StatusOr<std::unique_ptr<Daemon>> BuildDaemon(const Config& config) {
   d->plugins.push_back({"io.containerd.grpc.v1", "content", {"io.containerd.content.v1", "io.containerd.metadata.v1"}});
   RETURN_IF_ERROR(BuildSnapshotters(*d));
   d->auto_remove = std::make_unique<AutoRemover>(*d);
+  d->plugins.push_back({"io.containerd.internal.v1", "restart", {"io.containerd.event.v1", "io.containerd.service.v1"}});
+  d->restart_backend = NewDaemonRestartBackend(*d);
+  d->restart_monitor = std::make_unique<RestartMonitor>(*d->restart_backend, config.restart_interval);
   return d;
 }
 

@@ -11,6 +11,7 @@
 #include "content/local_store.h"
 #include "daemon/auto_remove.h"
 #include "daemon/config.h"
+#include "daemon/restart_monitor.h"
 #include "daemon/ttrpc_events.h"
 #include "diff/apply.h"
 #include "events/exchange.h"
@@ -67,6 +68,10 @@ struct Daemon {
   // Removes containers labelled berth/auto-remove=true when they exit; after the stores it uses,
   // so destroyed (unsubscribed) before them.
   std::unique_ptr<AutoRemover> auto_remove;
+  // Keeps containers labelled containerd.io/restart.status in that state; stopped before the
+  // stores it uses go away.
+  std::unique_ptr<RestartBackend> restart_backend;
+  std::unique_ptr<RestartMonitor> restart_monitor;
 
   // Last member, so destroyed first: stops the collector before the stores it uses go away.
   struct GcStopper {

@@ -155,7 +155,7 @@ class NamespacedContent final : public content::Store {
     }));
     if (!expected) return absl::NotFoundError(StrCat("reference ", ref, ": not found"));
     if (expected->empty()) {
-      // A writer still holding the ref makes this Unavailable and leaves the record alone.
+      // As containerd, removed even under an open writer (whose Commit then fails).
       Status s = cs_.local_.Abort(BackendRef(ns_, ref));
       if (!s.ok() && !absl::IsNotFound(s)) return s;
     }

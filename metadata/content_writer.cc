@@ -106,11 +106,10 @@ Status NamespacedWriter::Commit(int64_t size, const std::optional<Digest>& expec
     if (!shared_) return absl::FailedPreconditionError(what + ": nothing written");
     if (size != 0 && size != shared_->size) {
       return absl::FailedPreconditionError(
-          StrCat(what, ": failed size validation: ", shared_->size, " != ", size));
+          StrCat("\"", ref_, "\" failed size validation: ", shared_->size, " != ", size, ": failed precondition"));
     }
     if (expected && *expected != shared_->digest) {
-      return absl::FailedPreconditionError(StrCat(what, ": unexpected digest ", shared_->digest.str(), ", expected ",
-                                                  expected->str()));
+      return absl::FailedPreconditionError(StrCat("\"", ref_, "\" unexpected digest: failed precondition"));
     }
     size = shared_->size;
     actual = shared_->digest;
@@ -118,7 +117,8 @@ Status NamespacedWriter::Commit(int64_t size, const std::optional<Digest>& expec
     int64_t offset = backend_->GetStatus().offset;
     if (size != 0 && size != offset) {
       (void)backend_->Close();
-      return absl::FailedPreconditionError(StrCat(what, ": failed size validation: ", offset, " != ", size));
+      return absl::FailedPreconditionError(
+          StrCat("\"", ref_, "\" failed size validation: ", offset, " != ", size, ": failed precondition"));
     }
     size = offset;
     actual = backend_->CurrentDigest();

@@ -11,7 +11,10 @@
 // WRITE carries data at the current offset (another non-zero offset is OutOfRange, offset 0 on a
 // non-empty ingest truncates it) and is answered with the new absolute offset; COMMIT verifies
 // size and digest and answers with the final ones. Requests carrying `containerd-lease` record
-// their ingests and blobs in that lease.
+// their ingests and blobs in that lease. The stream holds the ref's writer, and so its lock,
+// only while it is open: however it ends without a commit (half-close, cancel, disconnect, an
+// error, a failed commit) the writer is released at once and the ingest stays for the next
+// stream to resume; a second stream meanwhile ends with Unavailable ("ref ... locked ...").
 #pragma once
 
 #include "containerd/services/content/v1/content.grpc.pb.h"

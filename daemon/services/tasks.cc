@@ -6,6 +6,7 @@
 #include "common/identifiers.h"
 #include "common/log.h"
 #include "daemon/call.h"
+#include "daemon/task_start.h"
 #include "metadata/containers.h"
 #include "runtime/task_manager.h"
 
@@ -76,24 +77,16 @@ grpc::ServerUnaryReactor* TasksService::Create(grpc::CallbackServerContext* ctx,
     ASSIGN_OR_RETURN(std::string ns, RequireNamespace(ctx));
     ASSIGN_OR_RETURN(metadata::Container c, d_.containers->Get(ns, req->container_id()));
     if (req->has_checkpoint()) return absl::UnimplementedError("checkpoint restore is not supported");
-    runtime::CreateTaskParams p;
-    p.ns = ns;
-    p.id = c.id;
-    p.runtime = c.runtime_name;
-    if (c.spec) p.spec_json = c.spec->value;
+    runtime::CreateTaskParams p = ContainerTaskParams(ns, c);
     shim::CreateTaskRequest& sr = p.request;
     for (const auto& m : req->rootfs()) *sr.add_rootfs() = m;
     sr.set_terminal(req->terminal());
     sr.set_stdin(req->stdin());
     sr.set_stdout(req->stdout());
     sr.set_stderr(req->stderr());
-    if (req->has_options()) {
+    if (req->has_options()) {  // the request's options win over the container's
       *sr.mutable_options() = req->options();
       p.options_any = req->options().SerializeAsString();
-    } else if (c.runtime_options) {
-      sr.mutable_options()->set_type_url(c.runtime_options->type_url);
-      sr.mutable_options()->set_value(c.runtime_options->value);
-      p.options_any = metadata::EncodeAny(*c.runtime_options);
     }
     ASSIGN_OR_RETURN(auto t, d_.tasks->Create(std::move(p)));
     resp->set_container_id(c.id);
@@ -106,12 +99,9 @@ grpc::ServerUnaryReactor* TasksService::Start(grpc::CallbackServerContext* ctx, 
                                               tv1::StartResponse* resp) {
   return RunUnary(ctx, *d_.pool, [this, ctx, req, resp]() -> Status {
     ASSIGN_OR_RETURN(auto t, TaskFor(d_, ctx, req->container_id()));
-    shim::StartRequest sr;
-    sr.set_id(t->id());
-    sr.set_exec_id(req->exec_id());
-    auto r = t->shim().Call<shim::StartResponse>("Start", sr);
-    if (!r.ok()) return ShimError(r.status(), t->id());
-    resp->set_pid(r->pid());
+    auto pid = StartTaskProcess(*t, req->exec_id());
+    if (!pid.ok()) return ShimError(pid.status(), t->id());
+    resp->set_pid(*pid);
     return Status();
   });
 }

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <cstdlib>
+#include <regex>
 #include <thread>
 
 #include "common/fs.h"
@@ -207,12 +208,100 @@ TEST_P(StoreTest, TruncateStartsOver) {
 TEST_P(StoreTest, SecondWriterOnSameRefIsUnavailable) {
   auto w1 = store_->OpenWriter({"locked", 0, std::nullopt});
   ASSERT_TRUE(w1.ok());
+  ASSERT_TRUE((*w1)->Write("abc").ok());
   auto w2 = store_->OpenWriter({"locked", 0, std::nullopt});
-  EXPECT_TRUE(absl::IsUnavailable(w2.status())) << w2.status();
-  EXPECT_TRUE(absl::IsUnavailable(store_->Abort("locked")));
-  w1->reset();  // closing releases the ref
+  ASSERT_TRUE(absl::IsUnavailable(w2.status())) << w2.status();
+  // containerd's message: "ref <ref> locked for <duration> (since <time>): unavailable".
+  EXPECT_TRUE(std::regex_match(std::string(w2.status().message()),
+                               std::regex("ref .*locked locked for [0-9.]+(ns|µs|ms|s) \\(since "
+                                          "[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:.]+ \\+0000 UTC\\): unavailable")))
+      << w2.status();
+  w1->reset();  // closing releases the ref at once; the next writer resumes
   auto w3 = store_->OpenWriter({"locked", 0, std::nullopt});
-  EXPECT_TRUE(w3.ok()) << w3.status();
+  ASSERT_TRUE(w3.ok()) << w3.status();
+  EXPECT_EQ((*w3)->GetStatus().offset, 3);
+}
+
+TEST_P(StoreTest, FailedCommitKeepsAResumableIngest) {
+  // Wrong size: FailedPrecondition, the bytes stay, the ref is free again.
+  {
+    auto w = store_->OpenWriter({"retry", 0, std::nullopt});
+    ASSERT_TRUE(w.ok());
+    ASSERT_TRUE((*w)->Write("1234").ok());
+    Status s = (*w)->Commit(5, std::nullopt, {});
+    ASSERT_TRUE(absl::IsFailedPrecondition(s)) << s;
+    // containerd's messages: the namespaced store checks the size itself, the local one in Commit.
+    const std::string want = GetParam() == Impl::kLocal ? "unexpected commit size 4, expected 5: failed precondition"
+                                                        : "\"retry\" failed size validation: 4 != 5: failed precondition";
+    EXPECT_EQ(s.message(), want);
+    EXPECT_TRUE(absl::IsFailedPrecondition((*w)->Write("x"))) << "the writer is closed";
+  }
+  auto st = store_->GetStatus("retry");
+  ASSERT_TRUE(st.ok()) << st.status();
+  EXPECT_EQ(st->offset, 4);
+  // Wrong digest: the same, with containerd's message.
+  {
+    auto w = store_->OpenWriter({"retry", 0, std::nullopt});
+    ASSERT_TRUE(w.ok()) << w.status();
+    EXPECT_EQ((*w)->GetStatus().offset, 4);
+    ASSERT_TRUE((*w)->Write("5").ok());
+    Status s = (*w)->Commit(5, Sha256::Of("other"), {});
+    ASSERT_TRUE(absl::IsFailedPrecondition(s)) << s;
+    EXPECT_EQ(s.message(), StrCat("unexpected commit digest ", Sha256::Of("12345").str(), ", expected ",
+                                  Sha256::Of("other").str(), ": failed precondition"));
+  }
+  // Resumed once more, the right expectations commit.
+  auto w = store_->OpenWriter({"retry", 0, std::nullopt});
+  ASSERT_TRUE(w.ok()) << w.status();
+  EXPECT_EQ((*w)->GetStatus().offset, 5);
+  EXPECT_EQ((*w)->CurrentDigest(), Sha256::Of("12345"));
+  ASSERT_TRUE((*w)->Commit(5, Sha256::Of("12345"), {}).ok());
+  EXPECT_EQ(ReadAll(Sha256::Of("12345")), "12345");
+  EXPECT_TRUE(absl::IsNotFound(store_->GetStatus("retry").status()));
+}
+
+TEST_P(StoreTest, CommitOnClosedWriterIsFailedPrecondition) {
+  auto w = store_->OpenWriter({"closed", 0, std::nullopt});
+  ASSERT_TRUE(w.ok());
+  ASSERT_TRUE((*w)->Close().ok());
+  Status s = (*w)->Commit(0, std::nullopt, {});
+  EXPECT_TRUE(absl::IsFailedPrecondition(s)) << s;
+  EXPECT_TRUE(store_->GetStatus("closed").ok()) << "the ingest stays";
+}
+
+TEST_P(StoreTest, AbortUnderAnOpenWriter) {
+  // As containerd: Abort removes the ingest at once, even while a writer holds the ref.
+  auto w = store_->OpenWriter({"doomed", 0, std::nullopt});
+  ASSERT_TRUE(w.ok());
+  ASSERT_TRUE((*w)->Write("bytes").ok());
+  ASSERT_TRUE(store_->Abort("doomed").ok());
+  EXPECT_TRUE(absl::IsNotFound(store_->GetStatus("doomed").status()));
+  // The open writer still holds the ref until it ends; its commit cannot succeed.
+  EXPECT_TRUE(absl::IsUnavailable(store_->OpenWriter({"doomed", 0, std::nullopt}).status()));
+  Status s = (*w)->Commit(5, std::nullopt, {});
+  EXPECT_FALSE(s.ok());
+  EXPECT_TRUE(absl::IsNotFound(store_->GetInfo(Sha256::Of("bytes")).status()));
+  // Afterwards the ref starts afresh.
+  auto again = store_->OpenWriter({"doomed", 0, std::nullopt});
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ((*again)->GetStatus().offset, 0);
+  EXPECT_EQ((*again)->CurrentDigest(), EmptyDigest());
+}
+
+TEST_P(StoreTest, TruncateThenCloseIsResumedEmpty) {
+  {
+    auto w = store_->OpenWriter({"trunc", 0, std::nullopt});
+    ASSERT_TRUE(w.ok());
+    ASSERT_TRUE((*w)->Write("old bytes").ok());
+    ASSERT_TRUE((*w)->Truncate(0).ok());
+    ASSERT_TRUE((*w)->Write("new").ok());
+  }
+  auto st = store_->GetStatus("trunc");
+  ASSERT_TRUE(st.ok());
+  EXPECT_EQ(st->offset, 3);
+  auto w = store_->OpenWriter({"trunc", 0, std::nullopt});
+  ASSERT_TRUE(w.ok());
+  EXPECT_EQ((*w)->CurrentDigest(), Sha256::Of("new"));
 }
 
 TEST_P(StoreTest, EmptyRefIsInvalid) {

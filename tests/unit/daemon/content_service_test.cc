@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <ctime>
 
 #include "common/fs.h"
 #include "containerd/services/content/v1/content.grpc.pb.h"
@@ -293,6 +294,211 @@ TEST_F(ContentServiceTest, UpdateListStatusesAbort) {
   google::protobuf::Empty empty;
   ASSERT_TRUE(stub_->Abort(Ctx().get(), areq, &empty).ok());
   EXPECT_EQ(stub_->Abort(Ctx().get(), areq, &empty).error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
+// Resumable ingests (issue 10), as containerd's content store: how each way a Write stream ends
+// leaves its ref.
+
+TEST_F(ContentServiceTest, ClientGoneWithoutCommitReleasesTheRefAtOnce) {
+  {  // the client cancels (disconnects) mid-stream
+    auto ctx = Ctx();
+    auto s = stub_->Write(ctx.get());
+    ASSERT_TRUE(Send(*s, Req(ctv1::STAT, "gone", 0, "", "", 10)));
+    ASSERT_TRUE(Send(*s, Req(ctv1::WRITE, "", 0, "01234")));
+    ctx->TryCancel();
+    EXPECT_EQ(s->Finish().error_code(), grpc::StatusCode::CANCELLED);
+  }
+  // The next writer gets the ref (the store retries briefly on a ref still being released) and
+  // resumes at the stored offset with the running digest.
+  auto ctx = Ctx();
+  auto s = stub_->Write(ctx.get());
+  auto r = Send(*s, Req(ctv1::STAT, "gone", 0, "", "", 10));
+  ASSERT_TRUE(r) << s->Finish().error_message();
+  EXPECT_EQ(r->offset(), 5);
+  EXPECT_EQ(r->total(), 10);
+  EXPECT_EQ(r->digest(), Sha256::Of("01234").str());
+  r = Send(*s, Req(ctv1::WRITE, "", 5, "56789"));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->offset(), 10);
+  r = Send(*s, Req(ctv1::COMMIT, "", 10, "", Sha256::Of("0123456789").str(), 10));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->digest(), Sha256::Of("0123456789").str());
+  s->WritesDone();
+  EXPECT_TRUE(s->Finish().ok());
+}
+
+TEST_F(ContentServiceTest, HalfCloseWithoutCommitKeepsAResumableIngest) {
+  int64_t before = time(nullptr);
+  {
+    auto ctx = Ctx();
+    auto s = stub_->Write(ctx.get());
+    ASSERT_TRUE(Send(*s, Req(ctv1::STAT, "half", 0, "", "", 8)));
+    ASSERT_TRUE(Send(*s, Req(ctv1::WRITE, "", 0, "abc")));
+    s->WritesDone();
+    EXPECT_TRUE(s->Finish().ok());
+  }
+  ctv1::StatusRequest streq;
+  streq.set_ref("half");
+  ctv1::StatusResponse stresp;
+  ASSERT_TRUE(stub_->Status(Ctx().get(), streq, &stresp).ok());
+  EXPECT_EQ(stresp.status().ref(), "half");
+  EXPECT_EQ(stresp.status().offset(), 3);
+  EXPECT_EQ(stresp.status().total(), 8);
+  EXPECT_GE(stresp.status().started_at().seconds(), before);
+  EXPECT_GE(stresp.status().updated_at().seconds(), stresp.status().started_at().seconds());
+  ctv1::ListStatusesRequest lreq;
+  lreq.add_filters("ref==half");
+  ctv1::ListStatusesResponse lresp;
+  ASSERT_TRUE(stub_->ListStatuses(Ctx().get(), lreq, &lresp).ok());
+  ASSERT_EQ(lresp.statuses_size(), 1);
+  EXPECT_EQ(lresp.statuses(0).offset(), 3);
+  EXPECT_EQ(lresp.statuses(0).total(), 8);
+  // Resumed at once by the next stream.
+  auto ctx = Ctx();
+  auto s = stub_->Write(ctx.get());
+  auto r = Send(*s, Req(ctv1::STAT, "half"));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->offset(), 3);
+  EXPECT_EQ(r->started_at().seconds(), stresp.status().started_at().seconds());
+  s->WritesDone();
+  EXPECT_TRUE(s->Finish().ok());
+}
+
+TEST_F(ContentServiceTest, SecondWriterIsLockedOnlyWhileTheFirstIsOpen) {
+  auto ctx1 = Ctx();
+  auto s1 = stub_->Write(ctx1.get());
+  ASSERT_TRUE(Send(*s1, Req(ctv1::STAT, "busy")));
+  ASSERT_TRUE(Send(*s1, Req(ctv1::WRITE, "", 0, "xy")));
+  {
+    auto ctx2 = Ctx();
+    auto s2 = stub_->Write(ctx2.get());
+    EXPECT_FALSE(Send(*s2, Req(ctv1::STAT, "busy")));
+    grpc::Status st = s2->Finish();
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::UNAVAILABLE);
+    EXPECT_NE(st.error_message().find("busy locked for "), std::string::npos) << st.error_message();
+    EXPECT_NE(st.error_message().find(" UTC): unavailable"), std::string::npos) << st.error_message();
+  }
+  s1->WritesDone();
+  ASSERT_TRUE(s1->Finish().ok());
+  auto ctx3 = Ctx();
+  auto s3 = stub_->Write(ctx3.get());
+  auto r = Send(*s3, Req(ctv1::STAT, "busy"));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->offset(), 2);
+  s3->WritesDone();
+  EXPECT_TRUE(s3->Finish().ok());
+}
+
+TEST_F(ContentServiceTest, FailedCommitsKeepTheIngestForTheNextWriter) {
+  auto status_of = [&](const std::string& ref, ctv1::StatusResponse* out) {
+    ctv1::StatusRequest req;
+    req.set_ref(ref);
+    return stub_->Status(Ctx().get(), req, out);
+  };
+  {  // wrong size
+    auto ctx = Ctx();
+    auto s = stub_->Write(ctx.get());
+    ASSERT_TRUE(Send(*s, Req(ctv1::STAT, "fc")));
+    ASSERT_TRUE(Send(*s, Req(ctv1::WRITE, "", 0, "data")));
+    EXPECT_FALSE(Send(*s, Req(ctv1::COMMIT, "", 4, "", "", 5)));
+    grpc::Status st = s->Finish();
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+    EXPECT_EQ(st.error_message(), "\"fc\" failed size validation: 4 != 5: failed precondition");
+  }
+  ctv1::StatusResponse sr;
+  ASSERT_TRUE(status_of("fc", &sr).ok());
+  EXPECT_EQ(sr.status().offset(), 4);
+  {  // wrong digest, on a resumed writer
+    auto ctx = Ctx();
+    auto s = stub_->Write(ctx.get());
+    auto r = Send(*s, Req(ctv1::STAT, "fc"));
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->offset(), 4);
+    EXPECT_FALSE(Send(*s, Req(ctv1::COMMIT, "", 4, "", Sha256::Of("other").str(), 4)));
+    grpc::Status st = s->Finish();
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+    EXPECT_EQ(st.error_message(), StrCat("unexpected commit digest ", Sha256::Of("data").str(), ", expected ",
+                                         Sha256::Of("other").str(), ": failed precondition"));
+  }
+  ASSERT_TRUE(status_of("fc", &sr).ok());
+  EXPECT_EQ(sr.status().offset(), 4);
+  // The right expectations commit what the earlier writers left.
+  auto ctx = Ctx();
+  auto s = stub_->Write(ctx.get());
+  ASSERT_TRUE(Send(*s, Req(ctv1::STAT, "fc")));
+  auto r = Send(*s, Req(ctv1::COMMIT, "", 4, "", Sha256::Of("data").str(), 4));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->digest(), Sha256::Of("data").str());
+  s->WritesDone();
+  EXPECT_TRUE(s->Finish().ok());
+  EXPECT_EQ(status_of("fc", &sr).error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(ContentServiceTest, CommitOfAPresentBlobDropsTheIngest) {
+  ASSERT_TRUE(Ingest("first", "twice").ok());
+  auto ctx = Ctx();
+  auto s = stub_->Write(ctx.get());
+  ASSERT_TRUE(Send(*s, Req(ctv1::STAT, "second")));  // no expected digest: found at commit
+  ASSERT_TRUE(Send(*s, Req(ctv1::WRITE, "", 0, "twice")));
+  EXPECT_FALSE(Send(*s, Req(ctv1::COMMIT, "", 5, "", "", 5)));
+  EXPECT_EQ(s->Finish().error_code(), grpc::StatusCode::ALREADY_EXISTS);
+  ctv1::StatusRequest req;
+  req.set_ref("second");
+  ctv1::StatusResponse resp;
+  EXPECT_EQ(stub_->Status(Ctx().get(), req, &resp).error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(ContentServiceTest, TruncateAndAbort) {
+  {  // WRITE at offset 0 on a resumed ingest truncates it; a close keeps the new bytes
+    auto ctx = Ctx();
+    auto s = stub_->Write(ctx.get());
+    ASSERT_TRUE(Send(*s, Req(ctv1::STAT, "tr")));
+    ASSERT_TRUE(Send(*s, Req(ctv1::WRITE, "", 0, "0123456789")));
+    s->WritesDone();
+    ASSERT_TRUE(s->Finish().ok());
+    ctx = Ctx();
+    s = stub_->Write(ctx.get());
+    auto r = Send(*s, Req(ctv1::STAT, "tr"));
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->offset(), 10);
+    r = Send(*s, Req(ctv1::WRITE, "", 0, "ab"));
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->offset(), 2);
+    EXPECT_EQ(r->digest(), Sha256::Of("ab").str());
+    s->WritesDone();
+    ASSERT_TRUE(s->Finish().ok());
+    ctv1::StatusRequest req;
+    req.set_ref("tr");
+    ctv1::StatusResponse resp;
+    ASSERT_TRUE(stub_->Status(Ctx().get(), req, &resp).ok());
+    EXPECT_EQ(resp.status().offset(), 2);
+  }
+  // Abort while a stream holds the ref removes the ingest (as containerd); that stream's commit
+  // fails, and afterwards the ref starts from nothing.
+  auto ctx = Ctx();
+  auto s = stub_->Write(ctx.get());
+  ASSERT_TRUE(Send(*s, Req(ctv1::STAT, "tr")));
+  ctv1::AbortRequest areq;
+  areq.set_ref("tr");
+  google::protobuf::Empty empty;
+  ASSERT_TRUE(stub_->Abort(Ctx().get(), areq, &empty).ok());
+  ctv1::StatusRequest req;
+  req.set_ref("tr");
+  ctv1::StatusResponse resp;
+  EXPECT_EQ(stub_->Status(Ctx().get(), req, &resp).error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_FALSE(Send(*s, Req(ctv1::COMMIT, "", 2, "", Sha256::Of("ab").str(), 2)));
+  EXPECT_FALSE(s->Finish().ok());
+  ctv1::InfoRequest ireq;
+  ireq.set_digest(Sha256::Of("ab").str());
+  ctv1::InfoResponse iresp;
+  EXPECT_EQ(stub_->Info(Ctx().get(), ireq, &iresp).error_code(), grpc::StatusCode::NOT_FOUND);
+  ctx = Ctx();
+  s = stub_->Write(ctx.get());
+  auto r = Send(*s, Req(ctv1::STAT, "tr"));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->offset(), 0);
+  s->WritesDone();
+  EXPECT_TRUE(s->Finish().ok());
 }
 
 }  // namespace
