@@ -12,6 +12,9 @@
 //   address = ""                  # default: <grpc address>.ttrpc
 //   [debug]
 //   level = "info"
+//   oom_score = 0                 # berthd's own oom_score_adj (0 = leave it)
+//   [cgroup]
+//   path = ""                     # move berthd into this cgroup at start ("" = stay)
 #pragma once
 
 #include <string>
@@ -29,6 +32,8 @@ struct Config {
   int max_recv_message_size = 16 << 20;
   int max_send_message_size = 16 << 20;
   std::string log_level = "info";
+  int oom_score = 0;
+  std::string cgroup_path;
 
   std::string TtrpcAddress() const { return ttrpc_address.empty() ? grpc_address + ".ttrpc" : ttrpc_address; }
 };
