@@ -106,7 +106,7 @@ log "SIGINT to berthd's process group stops berthd, not shims or containers"
 pid=$BERTHD_PID
 kill -INT -- "-$pid"
 wait_for 5 bash -c "! kill -0 $pid" || fail "berthd ignored SIGINT"
-wait "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null || true
 BERTHD_PID=""
 sleep 1
 for id in "${ids[@]}"; do

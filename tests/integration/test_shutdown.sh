@@ -41,8 +41,13 @@ one_round() {
   ctr --address "$SOCK" events >"$T/$p-events.out" 2>&1 &
   local events=$!
   HARNESS_PIDS+=($events)
-  (sleep 100 | ctr --address "$SOCK" content ingest "$p-ingest") >"$T/$p-ingest.out" 2>&1 &
+  # The ingest's stdin is a FIFO this shell holds open and never writes: the Write stream stays
+  # open with nothing sent (as `sleep 100 | ctr content ingest` would).
+  rm -f "$T/ingest.in"
+  mkfifo "$T/ingest.in"
+  ctr --address "$SOCK" content ingest "$p-ingest" <"$T/ingest.in" >"$T/$p-ingest.out" 2>&1 &
   local ingest=$!
+  exec 7>"$T/ingest.in"
   HARNESS_PIDS+=($ingest)
   wait_for 20 bash -c "ctr --address '$SOCK' content active | grep -q '$p-ingest'" || fail "ingest not active"
   sleep 0.5  # the subscriber's stream is open by now (its ctr has been running for a while)
@@ -53,7 +58,7 @@ one_round() {
   if [[ $sig == TERM ]]; then
     exits_within 3 "$pid" || fail "berthd still running 3 s after SIGTERM"
   fi
-  wait "$pid" 2>/dev/null
+  wait "$pid" 2>/dev/null || true
   BERTHD_PID=""
 
   log "[$rt, $sig] every client ends with an error"
@@ -67,8 +72,13 @@ one_round() {
   rc=0
   wait "$events" || rc=$?
   [[ $rc -ne 0 ]] || fail "ctr events exited 0"
-  exits_within 10 "$ingest" || fail "ctr content ingest still running after berthd stopped"
-  # (the pipeline's status is sleep's when killed; what matters is that ctr ended)
+  # ctr content ingest blocks reading its stdin, so it learns of the broken stream on its next
+  # send: at EOF (and before berthd restarts, which would inherit fd 7).
+  exec 7>&-
+  exits_within 10 "$ingest" || fail "ctr content ingest still running after its stdin closed"
+  rc=0
+  wait "$ingest" || rc=$?
+  [[ $rc -ne 0 ]] || fail "ctr content ingest succeeded on a stream of a stopped berthd"
 
   log "[$rt, $sig] containers survive; after a restart they are listed, Wait + Kill deliver the exit"
   start_berthd
@@ -76,9 +86,16 @@ one_round() {
   after=$(bctr tasks ls | awk -v p="^$p[0-9]+$" 'NR > 1 && $1 ~ p {print $1, $2}' | sort)
   assert_eq "$after" "$before" "same 20 tasks and pids after the restart"
   assert_eq "$(running_count "$p")" 20 "20 tasks running after the restart"
+  assert_contains "$(bctr content active)" "$p-ingest" "the unfinished ingest is kept across the restart"
 
-  # A new Wait (ctr tasks start would not do: the task exists; `ctr tasks attach` is a Wait),
-  # then Kill: the waiter gets the exit.
+  # A new Wait on a reconnected task, then Kill: the waiter gets the exit. `ctr tasks attach` is
+  # a Wait; it re-opens the task's stdio FIFOs, whose directory the first ctr removed when it
+  # ended: make it again (attach names it when it is missing).
+  local out fifo_dir
+  out=$(timeout 20 ctr --address "$SOCK" tasks attach "${p}1" </dev/null 2>&1) || true
+  fifo_dir=$(sed -n 's|.*error creating fifo \(/.*\)/[^/]*: no such file or directory.*|\1|p' <<<"$out")
+  [[ -n $fifo_dir ]] || fail "attach to ${p}1: $out"
+  mkdir -p "$fifo_dir"
   ctr --address "$SOCK" tasks attach "${p}1" </dev/null >"$T/${p}1.attach" 2>&1 &
   local waiter=$!
   HARNESS_PIDS+=($waiter)
@@ -88,6 +105,7 @@ one_round() {
   rc=0
   wait "$waiter" || rc=$?
   assert_eq "$rc" 137 "the waiter's exit code is the task's (SIGKILL): $(cat "$T/${p}1.attach")"
+  rm -rf "$fifo_dir"
   # attach deletes the task it waited for
   wait_for 10 bash -c "! ctr --address '$SOCK' tasks ls | grep -q '^${p}1 '" || fail "${p}1 task not deleted by attach"
 
