@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Issue 10: shim process settings. A shim's oom_score_adj is berthd's plus one (capped at 1000),
 # for berth's shim and containerd's; `[cgroup] path` moves berthd (and so the shims it starts)
-# into that cgroup; shims live in their own session and process group, so a SIGINT sent to
+# into that cgroup; shims live in their own process group (berth's also in its own session), so a SIGINT sent to
 # berthd's process group (a Ctrl-C on its terminal) stops berthd only: shims and containers keep
 # running and are reconnected by the next berthd.
 source "$BERTH_SRC/tests/integration/lib/harness.sh"
@@ -98,8 +98,12 @@ for id in "${ids[@]}"; do
   assert_eq "$(cat /proc/"${shim[$id]}"/oom_score_adj)" "$want" "${rt[$id]}: shim oom_score_adj = berthd's + 1"
   assert_contains "$(cat /proc/"${shim[$id]}"/cgroup)" "$CG_PATH" "${rt[$id]}: shim inherits berthd's cgroup"
   [[ "$(ps -o pgid= -p "${shim[$id]}" | tr -d ' ')" != "$BERTHD_PID" ]] || fail "${rt[$id]}: shim in berthd's process group"
-  [[ "$(ps -o sid= -p "${shim[$id]}" | tr -d ' ')" != "$(ps -o sid= -p "$BERTHD_PID" | tr -d ' ')" ]] ||
-    fail "${rt[$id]}: shim in berthd's session"
+  # berth's shim also starts a session of its own; containerd's only a process group (Setpgid),
+  # which is enough: a terminal signals its foreground process group.
+  if [[ $id == pb ]]; then
+    [[ "$(ps -o sid= -p "${shim[$id]}" | tr -d ' ')" != "$(ps -o sid= -p "$BERTHD_PID" | tr -d ' ')" ]] ||
+      fail "${rt[$id]}: shim in berthd's session"
+  fi
 done
 
 log "SIGINT to berthd's process group stops berthd, not shims or containers"
@@ -115,7 +119,7 @@ for id in "${ids[@]}"; do
 done
 
 log "a berthd at oom_score_adj 1000 gives its shims 1000 (capped)"
-printf 'oom_score = 1000\n' >>"$T/config.toml"
+printf 'oom_score = 1000\n[cgroup]\npath = "%s"\n' "$CG_PATH" >"$T/config.toml"
 start_berthd_session
 assert_eq "$(cat /proc/"$BERTHD_PID"/oom_score_adj)" 1000 "config oom_score applied"
 for id in "${ids[@]}"; do
