@@ -78,13 +78,22 @@ Status ParseConfig(std::string_view text, const std::string& source, Config* cfg
     return absl::InvalidArgumentError(
         StrCat(source, ":", e.source().begin.line, ":", e.source().begin.column, ": ", e.description()));
   }
-  // "version", "plugins", "oom_score", "disabled_plugins" are accepted so containerd-style files
-  // load, but berthd has nothing to configure in them yet.
+  // "version", "plugins", "disabled_plugins" are accepted so containerd-style files load, but
+  // berthd has nothing to configure in them yet.
   RETURN_IF_ERROR(CheckKeys(t, {"version", "root", "state", "grpc", "ttrpc", "debug", "plugins", "oom_score",
-                                "disabled_plugins"},
+                                "disabled_plugins", "cgroup"},
                             "", source));
   RETURN_IF_ERROR(Get(t, "root", "", source, &cfg->root));
   RETURN_IF_ERROR(Get(t, "state", "", source, &cfg->state));
+  int64_t oom_score = cfg->oom_score;
+  RETURN_IF_ERROR(Get(t, "oom_score", "", source, &oom_score));
+  cfg->oom_score = static_cast<int>(oom_score);
+  const toml::table* cgroup = nullptr;
+  RETURN_IF_ERROR(GetTable(t, "cgroup", source, &cgroup));
+  if (cgroup != nullptr) {
+    RETURN_IF_ERROR(CheckKeys(*cgroup, {"path"}, "cgroup.", source));
+    RETURN_IF_ERROR(Get(*cgroup, "path", "cgroup.", source, &cfg->cgroup_path));
+  }
   const toml::table* grpc = nullptr;
   RETURN_IF_ERROR(GetTable(t, "grpc", source, &grpc));
   if (grpc != nullptr) {

@@ -14,6 +14,9 @@
 //   level = "info"
 //   [plugins."io.containerd.monitor.v1.restart"]   # or containerd 1.6's "io.containerd.internal.v1.restart"
 //   interval = "10s"              # the restart monitor's reconcile interval (Go duration)
+//   oom_score = 0                 # berthd's own oom_score_adj (0 = leave it)
+//   [cgroup]
+//   path = ""                     # move berthd into this cgroup at start ("" = stay)
 #pragma once
 
 #include <chrono>
@@ -33,6 +36,8 @@ struct Config {
   int max_send_message_size = 16 << 20;
   std::string log_level = "info";
   std::chrono::nanoseconds restart_interval = std::chrono::seconds(10);
+  int oom_score = 0;
+  std::string cgroup_path;
 
   std::string TtrpcAddress() const { return ttrpc_address.empty() ? grpc_address + ".ttrpc" : ttrpc_address; }
 };

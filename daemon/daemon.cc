@@ -8,7 +8,9 @@
 
 #include "common/fs.h"
 #include "common/log.h"
+#include "daemon/cgroup.h"
 #include "daemon/publish.h"
+#include "runtime/oom_score.h"
 #include "daemon/gc_wiring.h"
 
 namespace berth::daemon {
@@ -46,6 +48,15 @@ StatusOr<std::string> LoadOrCreateUuid(const std::string& root) {
 StatusOr<std::unique_ptr<Daemon>> BuildDaemon(const Config& config) {
   auto d = std::make_unique<Daemon>();
   d->config = config;
+  // Process settings first, as containerd's apply(): shims started later inherit both.
+  if (config.oom_score != 0) {
+    if (Status s = runtime::WriteOomScoreAdj(0, config.oom_score); !s.ok()) {
+      BLOG(Error) << "set oom_score_adj to " << config.oom_score << ": " << s;
+    }
+  }
+  if (!config.cgroup_path.empty()) {
+    RETURN_IF_ERROR(Annotate(JoinCgroup(config.cgroup_path, ::getpid()), "cgroup.path"));
+  }
   RETURN_IF_ERROR(MkdirAll(config.root, 0711));
   RETURN_IF_ERROR(MkdirAll(config.state, 0711));
   ASSIGN_OR_RETURN(d->uuid, LoadOrCreateUuid(config.root));
@@ -67,6 +78,7 @@ StatusOr<std::unique_ptr<Daemon>> BuildDaemon(const Config& config) {
   topts.state = config.state;
   topts.env.grpc_address = config.grpc_address;
   topts.env.ttrpc_address = config.TtrpcAddress();
+  topts.env.debug = log::GetLevel() <= log::Level::kDebug;
   char self[4096];
   ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
   topts.env.self_exe = n > 0 ? std::string(self, static_cast<size_t>(n)) : "berthd";

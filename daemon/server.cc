@@ -3,7 +3,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <signal.h>
+#include <time.h>
+
 #include <chrono>
+#include <thread>
 
 #include "common/fs.h"
 #include "common/log.h"
@@ -38,6 +42,26 @@ void Server::Shutdown(int grace_ms) {
   server_->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(grace_ms));
   server_->Wait();
   server_.reset();
+}
+
+void ArmStopDeadline(int limit_ms) {
+  std::thread([limit_ms] {
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    struct timespec ts = {limit_ms / 1000, (limit_ms % 1000) * 1000000L};
+    int sig;
+    do {
+      sig = sigtimedwait(&sigs, nullptr, &ts);
+    } while (sig < 0 && errno == EINTR);  // (a rare EINTR restarts the full wait; good enough)
+    if (sig > 0) {
+      BLOG(Warn) << "received " << strsignal(sig) << " again, exiting now";
+    } else {
+      BLOG(Error) << "shutdown did not finish in " << limit_ms << " ms, exiting now";
+    }
+    ::_exit(1);
+  }).detach();
 }
 
 }  // namespace berth::daemon

@@ -21,7 +21,10 @@ class Server {
   explicit Server(Daemon& d) : d_(d) {}
   // Binds the socket (replacing a stale one) and starts serving.
   Status Start();
-  // Stops accepting calls, cancels open streams after `grace_ms` and waits.
+  // Stops accepting calls and connections at once, lets calls in progress finish for
+  // `grace_ms`, then cancels every call still open (Tasks/Wait, Events/Subscribe, Content
+  // Read/Write streams: their reactors finish on cancellation, so clients see the error) and
+  // returns when all have ended.
   void Shutdown(int grace_ms);
 
  private:
@@ -29,5 +32,10 @@ class Server {
   std::vector<std::unique_ptr<grpc::Service>> services_;
   std::unique_ptr<grpc::Server> server_;
 };
+
+// Makes sure a stopping berthd ends: from now on a second SIGTERM/SIGINT, or `limit_ms` passing,
+// ends the process at once (exit status 1) whatever it is still waiting for (a hung shim call,
+// say). Shims and containers are not touched either way. Call with those signals blocked.
+void ArmStopDeadline(int limit_ms);
 
 }  // namespace berth::daemon

@@ -191,6 +191,7 @@ StatusOr<std::string> ResolveShimBinary(const std::string& runtime_name, const s
 StatusOr<std::string> StartShim(const std::string& binary, const Bundle& b, const ShimEnv& env,
                                 const std::string& options_any) {
   std::vector<std::string> argv = BaseArgs(binary, b, env);
+  if (env.debug) argv.push_back("-debug");
   argv.push_back("start");
   ASSIGN_OR_RETURN(RunResult r, Run(argv, b.path, {"TTRPC_ADDRESS=" + env.ttrpc_address, "GOMAXPROCS=2"},
                                     options_any, 30000));

@@ -2,7 +2,7 @@
 // `start` action to launch a long-lived shim, and its `delete` action to clean up after a shim
 // that died.
 //
-//   start:  <shim> -namespace <ns> -address <grpc sock> -publish-binary <berthd> -id <id> start
+//   start:  <shim> -namespace <ns> -address <grpc sock> -publish-binary <berthd> -id <id> [-debug] start
 //           cwd = bundle, env = ours + TTRPC_ADDRESS (+ GOMAXPROCS=2), own process group,
 //           stdin = the encoded runc Options Any (may be empty); prints the ttrpc address.
 //   delete: <shim> ... -id <id> -bundle <bundle> delete
@@ -22,6 +22,7 @@ struct ShimEnv {
   std::string grpc_address;   // berthd's gRPC socket path
   std::string ttrpc_address;  // berthd's ttrpc socket path (TTRPC_ADDRESS)
   std::string self_exe;       // berthd's own executable (-publish-binary; lookup fallback dir)
+  bool debug = false;         // pass -debug to `start` (berthd logs at debug or trace), as containerd
 };
 
 // "io.containerd.<name>.<ver>" -> "containerd-shim-<name>-<ver>", looked up in $PATH and then in

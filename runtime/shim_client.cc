@@ -11,12 +11,12 @@ StatusOr<std::unique_ptr<ShimClient>> ShimClient::Connect(const std::string& add
   return out;
 }
 
-void ShimClient::WaitAsync(const std::string& id, const std::string& exec_id,
+uint64_t ShimClient::WaitAsync(const std::string& id, const std::string& exec_id,
                            std::function<void(StatusOr<containerd::task::v2::WaitResponse>)> done) {
   containerd::task::v2::WaitRequest req;
   req.set_id(id);
   req.set_exec_id(exec_id);
-  client_->CallAsync(kTaskService, "Wait", req.SerializeAsString(), std::chrono::nanoseconds(0), {},
+  return client_->CallAsync(kTaskService, "Wait", req.SerializeAsString(), std::chrono::nanoseconds(0), {},
                      [done = std::move(done)](StatusOr<std::string> raw) {
                        if (!raw.ok()) {
                          done(raw.status());

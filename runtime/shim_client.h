@@ -32,9 +32,13 @@ class ShimClient {
     return client_->Call<Resp>(kTaskService, method, req, timeout);
   }
 
-  // Shim Wait without blocking a thread; `done` runs once on the client's io thread.
-  void WaitAsync(const std::string& id, const std::string& exec_id,
-                 std::function<void(StatusOr<containerd::task::v2::WaitResponse>)> done);
+  // Shim Wait without blocking a thread; `done` runs once on the client's io thread. Returns a
+  // handle for CancelWait.
+  uint64_t WaitAsync(const std::string& id, const std::string& exec_id,
+                     std::function<void(StatusOr<containerd::task::v2::WaitResponse>)> done);
+  // Drops a pending WaitAsync: its `done` runs with Cancelled and is released (the shim's own
+  // Wait handler finishes when the process exits; its late answer is discarded).
+  void CancelWait(uint64_t handle) { client_->Cancel(handle); }
 
   void Close() { client_->Close(); }
   bool closed() const { return client_->closed(); }

@@ -8,6 +8,7 @@
 #include "common/log.h"
 #include "common/scope_exit.h"
 #include "containerd/events/task.pb.h"
+#include "runtime/oom_score.h"
 
 namespace berth::runtime {
 namespace task = containerd::task::v2;
@@ -69,6 +70,18 @@ StatusOr<std::shared_ptr<Task>> TaskManager::Launch(const Bundle& b, const std::
   logs_.Add(UniqueFd(log_fd), Tag(b));
   ASSIGN_OR_RETURN(std::string address, StartShim(binary, b, opts_.env, options_any));
   ASSIGN_OR_RETURN(auto client, ShimClient::Connect(address, OnShimClosed(b.ns, b.id)));
+  // Before Create, so runc and the container inherit it as under containerd. containerd's shims
+  // set this themselves from their parent (berthd); doing it here covers any shim binary.
+  task::ConnectRequest creq;
+  creq.set_id(b.id);
+  auto conn = client->Call<task::ConnectResponse>("Connect", creq, 5s);
+  if (!conn.ok()) {
+    BLOG(Warn) << "task " << Tag(b) << ": shim Connect: " << conn.status();
+  } else if (conn->shim_pid() > 0) {
+    if (Status s = AdjustShimOomScore(static_cast<pid_t>(conn->shim_pid())); !s.ok()) {
+      BLOG(Warn) << "task " << Tag(b) << ": " << s;
+    }
+  }
   return std::make_shared<Task>(b, runtime, binary, std::move(client));
 }
 

@@ -37,13 +37,23 @@ class ClientConn : public FramedConnection<ClientConn>, public std::enable_share
 
   void Start() { ReadHeader(); }
 
-  void Call(std::string service, std::string method, std::string payload,
-            std::chrono::nanoseconds timeout, Metadata md, Client::Callback done) {
-    asio::post(io_, [self = shared_from_this(), service = std::move(service),
+  uint64_t Call(std::string service, std::string method, std::string payload,
+                std::chrono::nanoseconds timeout, Metadata md, Client::Callback done) {
+    uint64_t handle = next_handle_.fetch_add(1);
+    asio::post(io_, [self = shared_from_this(), handle, service = std::move(service),
                      method = std::move(method), payload = std::move(payload), timeout,
                      md = std::move(md), done = std::move(done)]() mutable {
-      self->DoCall(std::move(service), std::move(method), std::move(payload), timeout,
+      self->DoCall(handle, std::move(service), std::move(method), std::move(payload), timeout,
                    std::move(md), std::move(done));
+    });
+    return handle;
+  }
+
+  void Cancel(uint64_t handle) {
+    asio::post(io_, [self = shared_from_this(), handle]() {
+      auto it = self->by_handle_.find(handle);
+      if (it == self->by_handle_.end()) return;  // answered, timed out or closed already
+      self->Finish(it->second, absl::CancelledError("ttrpc: call cancelled"));
     });
   }
 
@@ -77,6 +87,7 @@ class ClientConn : public FramedConnection<ClientConn>, public std::enable_share
     sock_.close(ec);
     auto pending = std::move(pending_);
     pending_.clear();
+    by_handle_.clear();
     for (auto& [id, p] : pending) {
       if (p.timer) p.timer->cancel();
       p.done(ClosedError());
@@ -88,9 +99,10 @@ class ClientConn : public FramedConnection<ClientConn>, public std::enable_share
   struct Pending {
     Client::Callback done;
     std::unique_ptr<asio::steady_timer> timer;
+    uint64_t handle = 0;
   };
 
-  void DoCall(std::string service, std::string method, std::string payload,
+  void DoCall(uint64_t handle, std::string service, std::string method, std::string payload,
               std::chrono::nanoseconds timeout, Metadata md, Client::Callback done) {
     if (closed_) {
       done(ClosedError());
@@ -113,7 +125,7 @@ class ClientConn : public FramedConnection<ClientConn>, public std::enable_share
     }
     uint32_t id = next_id_;
     next_id_ += 2;
-    Pending p{std::move(done), nullptr};
+    Pending p{std::move(done), nullptr, handle};
     if (timeout.count() > 0) {
       p.timer = std::make_unique<asio::steady_timer>(io_, timeout);
       p.timer->async_wait([w = weak_from_this(), id](const boost::system::error_code& ec) {
@@ -123,6 +135,7 @@ class ClientConn : public FramedConnection<ClientConn>, public std::enable_share
       });
     }
     pending_.emplace(id, std::move(p));
+    by_handle_.emplace(handle, id);
     Send(EncodeFrame(id, kRequest, bytes));
   }
 
@@ -131,6 +144,7 @@ class ClientConn : public FramedConnection<ClientConn>, public std::enable_share
     if (it == pending_.end()) return;  // already timed out or answered
     Pending p = std::move(it->second);
     pending_.erase(it);
+    by_handle_.erase(p.handle);
     if (p.timer) p.timer->cancel();
     p.done(std::move(result));
   }
@@ -159,6 +173,8 @@ class ClientConn : public FramedConnection<ClientConn>, public std::enable_share
   asio::io_context& io_;
   uint32_t next_id_ = 1;
   std::map<uint32_t, Pending> pending_;
+  std::map<uint64_t, uint32_t> by_handle_;  // CallAsync handle -> stream id of pending calls
+  std::atomic<uint64_t> next_handle_{1};
   std::atomic<bool> closed_{false};
   std::mutex mu_;
   std::vector<std::function<void()>> on_close_;
@@ -235,9 +251,9 @@ Client::~Client() {
   }
 }
 
-void Client::CallAsync(std::string_view service, std::string_view method, std::string payload,
-                       std::chrono::nanoseconds timeout, Metadata metadata, Callback done) {
-  conn_->Call(std::string(service), std::string(method), std::move(payload), timeout,
+uint64_t Client::CallAsync(std::string_view service, std::string_view method, std::string payload,
+                           std::chrono::nanoseconds timeout, Metadata metadata, Callback done) {
+  return conn_->Call(std::string(service), std::string(method), std::move(payload), timeout,
               std::move(metadata), std::move(done));
 }
 
@@ -254,6 +270,7 @@ StatusOr<std::string> Client::Call(std::string_view service, std::string_view me
   return future.get();
 }
 
+void Client::Cancel(uint64_t handle) { conn_->Cancel(handle); }
 void Client::Close() { conn_->Close(); }
 bool Client::closed() const { return conn_->closed(); }
 void Client::OnClose(std::function<void()> cb) { conn_->OnClose(std::move(cb)); }

@@ -79,9 +79,16 @@ class Client {
     return resp;
   }
 
-  // Asynchronous call; `done` runs exactly once on the io thread. Thread-safe.
-  void CallAsync(std::string_view service, std::string_view method, std::string payload,
-                 std::chrono::nanoseconds timeout, Metadata metadata, Callback done);
+  // Asynchronous call; `done` runs exactly once on the io thread. Thread-safe. Returns a handle
+  // for Cancel().
+  uint64_t CallAsync(std::string_view service, std::string_view method, std::string payload,
+                     std::chrono::nanoseconds timeout, Metadata metadata, Callback done);
+
+  // Gives up on the call `handle` if it is still pending: its `done` runs with Cancelled (on the
+  // io thread) and is released, with everything it holds; an answer arriving later is dropped,
+  // as ttrpc has no cancel frame (the server side finishes on its own). A call that completed
+  // already is not affected. Idempotent, thread-safe.
+  void Cancel(uint64_t handle);
 
   // Closes the connection now. Idempotent, thread-safe.
   void Close();

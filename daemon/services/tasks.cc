@@ -2,6 +2,9 @@
 
 #include <time.h>
 
+#include <atomic>
+#include <mutex>
+
 #include "common/filters.h"
 #include "common/identifiers.h"
 #include "common/log.h"
@@ -68,6 +71,72 @@ Status Forward(runtime::Task& t, const char* method, const Req& req) {
   if (!r.ok()) return ShimError(r.status(), t.id());
   return Status();
 }
+
+// One Tasks/Wait: an asynchronous shim Wait that holds no thread while the process runs.
+// Whichever comes first finishes the call: the shim's answer (exit status, or an error when the
+// shim goes away), or a cancellation (the client gave up or went away, or berthd is shutting
+// down), which also drops the pending shim call so nothing it holds outlives the RPC.
+class WaitReactor final : public grpc::ServerUnaryReactor {
+ public:
+  explicit WaitReactor(tv1::WaitResponse* resp) : state_(std::make_shared<State>()) {
+    state_->reactor = this;
+    state_->resp = resp;
+  }
+
+  void Start(std::shared_ptr<runtime::Task> t, const std::string& exec_id) {
+    std::string id = exec_id.empty() ? t->id() : exec_id;
+    // The callback holds no Task reference: it runs on the shim client's io thread, which must
+    // not be the one to destroy that client.
+    uint64_t handle = t->shim().WaitAsync(t->id(), exec_id, [st = state_, id](StatusOr<shim::WaitResponse> r) {
+      if (st->finished.exchange(true)) return;
+      if (!r.ok()) {
+        st->reactor->Finish(ToGrpcStatus(ShimError(r.status(), id)));
+        return;
+      }
+      st->resp->set_exit_status(r->exit_status());
+      *st->resp->mutable_exited_at() = r->exited_at();
+      st->reactor->Finish(grpc::Status::OK);
+    });
+    bool cancelled;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      task_ = t;
+      handle_ = handle;
+      cancelled = cancelled_;
+    }
+    if (cancelled) t->shim().CancelWait(handle);
+  }
+
+  void OnCancel() override {
+    std::weak_ptr<runtime::Task> task;
+    uint64_t handle;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      cancelled_ = true;
+      task = task_;
+      handle = handle_;
+    }
+    if (handle != 0) {
+      if (auto t = task.lock()) t->shim().CancelWait(handle);
+    }
+    if (!state_->finished.exchange(true)) Finish(grpc::Status(grpc::StatusCode::CANCELLED, "wait cancelled"));
+  }
+
+  void OnDone() override { delete this; }
+
+ private:
+  // Shared with the shim callback, which may run after this reactor is gone.
+  struct State {
+    std::atomic<bool> finished{false};  // set by whoever calls Finish
+    WaitReactor* reactor = nullptr;     // valid until Finish
+    tv1::WaitResponse* resp = nullptr;
+  };
+  std::shared_ptr<State> state_;
+  std::mutex mu_;
+  std::weak_ptr<runtime::Task> task_;
+  uint64_t handle_ = 0;
+  bool cancelled_ = false;
+};
 
 }  // namespace
 
@@ -321,25 +390,10 @@ grpc::ServerUnaryReactor* TasksService::Metrics(grpc::CallbackServerContext* ctx
 
 grpc::ServerUnaryReactor* TasksService::Wait(grpc::CallbackServerContext* ctx, const tv1::WaitRequest* req,
                                              tv1::WaitResponse* resp) {
-  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   auto t = TaskFor(d_, ctx, req->container_id());
-  if (!t.ok()) {
-    reactor->Finish(ToGrpcStatus(t.status()));
-    return reactor;
-  }
-  std::string id = req->exec_id().empty() ? (*t)->id() : req->exec_id();
-  // The callback holds no Task reference: it runs on the shim client's io thread, which must not
-  // be the one to destroy that client.
-  (*t)->shim().WaitAsync((*t)->id(), req->exec_id(),
-                         [reactor, resp, id](StatusOr<shim::WaitResponse> r) {
-                           if (!r.ok()) {
-                             reactor->Finish(ToGrpcStatus(ShimError(r.status(), id)));
-                             return;
-                           }
-                           resp->set_exit_status(r->exit_status());
-                           *resp->mutable_exited_at() = r->exited_at();
-                           reactor->Finish(grpc::Status::OK);
-                         });
+  if (!t.ok()) return FinishNow(ctx, t.status());
+  auto* reactor = new WaitReactor(resp);
+  reactor->Start(*std::move(t), req->exec_id());
   return reactor;
 }
 

@@ -4,6 +4,8 @@
 #include <sys/socket.h>
 
 #include <atomic>
+#include <future>
+#include <memory>
 #include <mutex>
 
 #include "tests/unit/ttrpc/test_util.h"
@@ -103,6 +105,48 @@ TEST_F(ClientTest, TimeoutIsDeadlineExceededAndOthersProceed) {
     for (auto& h : held_) h(std::string("late"));
   }
   EXPECT_TRUE((*c)->Call("test.Svc", "Echo", "y", 5s).ok());
+}
+
+TEST_F(ClientTest, CancelEndsPendingCallAndReleasesItsCallback) {
+  auto c = Client::Connect(path_);
+  ASSERT_TRUE(c.ok());
+  auto held = std::make_shared<int>(7);  // owned by the callback
+  std::promise<absl::StatusCode> code;
+  uint64_t h = (*c)->CallAsync("test.Svc", "Never", "", 0ns, {},
+                               [held, &code](StatusOr<std::string> r) { code.set_value(r.status().code()); });
+  // Once the server holds the call, cancel it.
+  for (int i = 0; i < 200; i++) {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      if (!held_.empty()) break;
+    }
+    std::this_thread::sleep_for(5ms);
+  }
+  (*c)->Cancel(h);
+  EXPECT_EQ(code.get_future().get(), absl::StatusCode::kCancelled);
+  // The callback (and what it captured) is gone once it ran.
+  for (int i = 0; i < 200 && held.use_count() > 1; i++) std::this_thread::sleep_for(5ms);
+  EXPECT_EQ(held.use_count(), 1);
+  // The server's late answer is dropped, a second Cancel is a no-op, the connection still works.
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    for (auto& r : held_) r(std::string("late"));
+  }
+  (*c)->Cancel(h);
+  auto ok = (*c)->Call("test.Svc", "Echo", "x", 5s);
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ(*ok, "x");
+}
+
+TEST_F(ClientTest, CancelAfterAnswerIsNoop) {
+  auto c = Client::Connect(path_);
+  ASSERT_TRUE(c.ok());
+  std::promise<std::string> got;
+  uint64_t h = (*c)->CallAsync("test.Svc", "Echo", "a", 0ns, {},
+                               [&got](StatusOr<std::string> r) { got.set_value(r.ok() ? *r : "error"); });
+  EXPECT_EQ(got.get_future().get(), "a");
+  (*c)->Cancel(h);
+  EXPECT_TRUE((*c)->Call("test.Svc", "Echo", "b", 5s).ok());
 }
 
 TEST_F(ClientTest, ServerGoneFailsPendingWithUnavailable) {
