@@ -67,6 +67,8 @@ StatusOr<std::unique_ptr<Daemon>> BuildDaemon(const Config& config) {
   topts.state = config.state;
   topts.env.grpc_address = config.grpc_address;
   topts.env.ttrpc_address = config.TtrpcAddress();
+  topts.default_runtime = config.default_runtime;
+  topts.runtime_shims = config.RuntimeShims();
   char self[4096];
   ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
   topts.env.self_exe = n > 0 ? std::string(self, static_cast<size_t>(n)) : "berthd";
@@ -99,6 +101,7 @@ StatusOr<std::unique_ptr<Daemon>> BuildDaemon(const Config& config) {
       {"io.containerd.grpc.v1", "events", {}},
       {"io.containerd.grpc.v1", "tasks", {"io.containerd.runtime.v2"}},
       {"io.containerd.runtime.v2", "task", {"io.containerd.metadata.v1"}},
+      {"io.containerd.runtime.v1", "linux", {"io.containerd.metadata.v1"}},
       {"io.containerd.grpc.v1", "images", {"io.containerd.metadata.v1"}},
       {"io.containerd.grpc.v1", "leases", {"io.containerd.metadata.v1"}},
       {"io.containerd.gc.v1", "scheduler", {"io.containerd.metadata.v1"}},
