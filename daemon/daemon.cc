@@ -79,6 +79,8 @@ StatusOr<std::unique_ptr<Daemon>> BuildDaemon(const Config& config) {
   topts.env.grpc_address = config.grpc_address;
   topts.env.ttrpc_address = config.TtrpcAddress();
   topts.env.debug = log::GetLevel() <= log::Level::kDebug;
+  topts.default_runtime = config.default_runtime;
+  topts.runtime_shims = config.RuntimeShims();
   char self[4096];
   ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
   topts.env.self_exe = n > 0 ? std::string(self, static_cast<size_t>(n)) : "berthd";
@@ -111,6 +113,7 @@ StatusOr<std::unique_ptr<Daemon>> BuildDaemon(const Config& config) {
       {"io.containerd.grpc.v1", "events", {}},
       {"io.containerd.grpc.v1", "tasks", {"io.containerd.runtime.v2"}},
       {"io.containerd.runtime.v2", "task", {"io.containerd.metadata.v1"}},
+      {"io.containerd.runtime.v1", "linux", {"io.containerd.metadata.v1"}},
       {"io.containerd.grpc.v1", "images", {"io.containerd.metadata.v1"}},
       {"io.containerd.grpc.v1", "leases", {"io.containerd.metadata.v1"}},
       {"io.containerd.gc.v1", "scheduler", {"io.containerd.metadata.v1"}},
@@ -123,7 +126,7 @@ StatusOr<std::unique_ptr<Daemon>> BuildDaemon(const Config& config) {
   d->auto_remove = std::make_unique<AutoRemover>(*d);
   d->plugins.push_back({"io.containerd.internal.v1", "restart", {"io.containerd.event.v1", "io.containerd.service.v1"}});
   d->restart_backend = NewDaemonRestartBackend(*d);
-  d->restart_monitor = std::make_unique<RestartMonitor>(*d->restart_backend, config.restart_interval);
+  d->restart_monitor = std::make_unique<RestartMonitor>(*d->restart_backend, std::chrono::milliseconds(config.restart_monitor_interval_ms));
   return d;
 }
 

@@ -157,35 +157,71 @@ std::vector<std::string> BaseArgs(const std::string& binary, const Bundle& b, co
 
 }  // namespace
 
-StatusOr<std::string> ResolveShimBinary(const std::string& runtime_name, const std::string& self_exe) {
-  if (!runtime_name.empty() && runtime_name[0] == '/') {
-    if (!IsExecutable(runtime_name)) return absl::NotFoundError(StrCat("runtime \"", runtime_name, "\": not found"));
-    return runtime_name;
+namespace {
+
+// "io.containerd.<name>.<ver>" -> "containerd-shim-<name>-<ver>"; "" for a malformed name.
+std::string BinaryNameOf(const std::string& runtime_name) {
+  size_t last = runtime_name.rfind('.');
+  if (last == std::string::npos || last == 0) return "";
+  size_t prev = runtime_name.rfind('.', last - 1);
+  std::string name = runtime_name.substr(prev == std::string::npos ? 0 : prev + 1,
+                                         last - (prev == std::string::npos ? 0 : prev + 1));
+  std::string ver = runtime_name.substr(last + 1);
+  if (name.empty() || ver.empty()) return "";
+  return StrCat("containerd-shim-", name, "-", ver);
+}
+
+}  // namespace
+
+StatusOr<std::string> ResolveShimBinary(const std::string& runtime_name, const std::map<std::string, std::string>& shims,
+                                        const std::string& self_exe, const std::string& path) {
+  std::string binary;
+  auto row = shims.find(runtime_name);
+  if (row != shims.end() && !row->second.empty()) {
+    binary = row->second;
+  } else if (!runtime_name.empty() && runtime_name[0] == '/') {
+    binary = runtime_name;
+  } else {
+    binary = BinaryNameOf(runtime_name);
+    if (binary.empty() || runtime_name.find('/') != std::string::npos) {
+      return absl::InvalidArgumentError(
+          StrCat("invalid runtime name \"", runtime_name,
+                 "\": a runtime is named like io.containerd.runc.v2 or by the absolute path of its shim"));
+    }
   }
-  // io.containerd.<name>.<version>
-  std::vector<std::string> parts;
-  size_t start = 0;
-  for (;;) {
-    size_t dot = runtime_name.find('.', start);
-    parts.push_back(runtime_name.substr(start, dot == std::string::npos ? std::string::npos : dot - start));
-    if (dot == std::string::npos) break;
-    start = dot + 1;
+  if (binary[0] == '/') {
+    if (!IsExecutable(binary)) {
+      return absl::NotFoundError(StrCat("runtime \"", runtime_name, "\": shim binary \"", binary, "\" not found"));
+    }
+    return binary;
   }
-  if (parts.size() < 2) return absl::InvalidArgumentError(StrCat("invalid runtime name ", runtime_name));
-  std::string binary = StrCat("containerd-shim-", parts[parts.size() - 2], "-", parts[parts.size() - 1]);
-  const char* path = getenv("PATH");
-  std::string p = path ? path : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  if (binary.find('/') != std::string::npos) {
+    return absl::InvalidArgumentError(
+        StrCat("runtime \"", runtime_name, "\": shim \"", binary, "\" is neither a name nor an absolute path"));
+  }
   size_t s = 0;
-  while (s <= p.size()) {
-    size_t c = p.find(':', s);
-    if (c == std::string::npos) c = p.size();
-    std::string dir = p.substr(s, c - s);
-    if (!dir.empty() && IsExecutable(JoinPath(dir, binary))) return JoinPath(dir, binary);
+  while (s <= path.size()) {
+    size_t c = path.find(':', s);
+    if (c == std::string::npos) c = path.size();
+    std::string dir = path.substr(s, c - s);
     s = c + 1;
+    if (dir.empty() || dir[0] != '/') continue;  // never relative to the working directory
+    std::string candidate = JoinPath(dir, binary);
+    if (IsExecutable(candidate)) return candidate;
   }
-  std::string beside = JoinPath(DirName(self_exe), binary);
-  if (IsExecutable(beside)) return beside;
-  return absl::NotFoundError(StrCat("runtime \"", runtime_name, "\" binary not installed \"", binary, "\""));
+  if (!self_exe.empty() && self_exe[0] == '/') {
+    std::string beside = JoinPath(DirName(self_exe), binary);
+    if (IsExecutable(beside)) return beside;
+  }
+  return absl::NotFoundError(StrCat("runtime \"", runtime_name, "\" binary not installed \"", binary,
+                                    "\" (not in PATH nor beside ", self_exe, ")"));
+}
+
+StatusOr<std::string> ResolveShimBinary(const std::string& runtime_name, const std::map<std::string, std::string>& shims,
+                                        const std::string& self_exe) {
+  const char* path = getenv("PATH");
+  return ResolveShimBinary(runtime_name, shims, self_exe,
+                           path ? path : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
 }
 
 StatusOr<std::string> StartShim(const std::string& binary, const Bundle& b, const ShimEnv& env,

@@ -11,6 +11,7 @@
 // Thread-safety: free functions, safe from any thread (they fork and wait).
 #pragma once
 
+#include <map>
 #include <string>
 
 #include "common/status.h"
@@ -25,10 +26,19 @@ struct ShimEnv {
   bool debug = false;         // pass -debug to `start` (berthd logs at debug or trace), as containerd
 };
 
-// "io.containerd.<name>.<ver>" -> "containerd-shim-<name>-<ver>", looked up in $PATH and then in
-// the directory of `self_exe`; an absolute path is used as is. NotFound when absent,
-// InvalidArgument for a malformed name.
-StatusOr<std::string> ResolveShimBinary(const std::string& runtime_name, const std::string& self_exe);
+// The shim binary of a runtime. `shims` maps runtime names to binaries (berthd's [runtimes]
+// table; a bare name or an absolute path). A runtime not in it resolves as containerd does: an
+// absolute path is used as is, "io.containerd.<name>.<ver>" runs "containerd-shim-<name>-<ver>".
+// A bare binary name is looked up in PATH (`path`; empty and relative entries are skipped, so
+// nothing is ever found relative to the working directory), then in the directory of `self_exe`
+// (containerd's side-by-side rule: a shim installed beside the daemon; tests rely on it for the
+// freshly built shim). NotFound naming the runtime and the binary when absent, InvalidArgument
+// for a malformed name.
+StatusOr<std::string> ResolveShimBinary(const std::string& runtime_name, const std::map<std::string, std::string>& shims,
+                                        const std::string& self_exe, const std::string& path);
+// The same, with $PATH (or the default PATH when unset).
+StatusOr<std::string> ResolveShimBinary(const std::string& runtime_name, const std::map<std::string, std::string>& shims,
+                                        const std::string& self_exe);
 
 // Runs the start action and returns the address it printed (trimmed). Internal with the shim's
 // combined output when it fails.

@@ -101,7 +101,7 @@ StatusOr<std::shared_ptr<Task>> TaskManager::Create(CreateTaskParams p) {
   });
 
   std::string runtime = p.runtime.empty() ? opts_.default_runtime : p.runtime;
-  ASSIGN_OR_RETURN(std::string binary, ResolveShimBinary(runtime, opts_.env.self_exe));
+  ASSIGN_OR_RETURN(std::string binary, ResolveShimBinary(runtime, opts_.runtime_shims, opts_.env.self_exe));
   ASSIGN_OR_RETURN(Bundle b, CreateBundle(opts_.root, opts_.state, p.ns, p.id, p.spec_json));
   bool bundle_kept = false;
   ScopeExit remove_bundle([&] {

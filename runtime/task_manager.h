@@ -43,6 +43,8 @@ struct TaskManagerOptions {
   std::string state;  // daemon state (bundles)
   ShimEnv env;
   std::string default_runtime = kDefaultRuntime;
+  // Runtime name -> shim binary (berthd's [runtimes] table); see ResolveShimBinary.
+  std::map<std::string, std::string> runtime_shims;
 };
 
 // Publishes (namespace, topic, event) on the daemon's exchange.

@@ -11,8 +11,41 @@
 #include "daemon/daemon.h"
 #include "daemon/root_lock.h"
 #include "daemon/server.h"
+#include "runtime/shim_binary.h"
 
 using namespace berth;
+
+namespace {
+
+void LogConfigNotes(const std::vector<daemon::ConfigNote>& notes) {
+  for (const auto& n : notes) {
+    switch (n.severity) {
+      case daemon::ConfigNote::Severity::kWarn: BLOG(Warn) << "config: " << n.message; break;
+      case daemon::ConfigNote::Severity::kInfo: BLOG(Info) << "config: " << n.message; break;
+      case daemon::ConfigNote::Severity::kDebug: BLOG(Debug) << "config: " << n.message; break;
+    }
+  }
+}
+
+// `berthd config default|dump`: containerd's `containerd config default|dump`.
+int ConfigCommand(bool dump, const daemon::Config& cfg) {
+  if (!dump) {
+    std::fputs(daemon::DefaultConfigText().c_str(), stdout);
+    return 0;
+  }
+  char self[4096];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  std::string exe = n > 0 ? std::string(self, static_cast<size_t>(n)) : "";
+  auto shims = cfg.RuntimeShims();
+  std::string text = daemon::RenderConfig(cfg, /*comments=*/false, [&](const std::string& runtime, const std::string&) {
+    auto bin = runtime::ResolveShimBinary(runtime, shims, exe);
+    return bin.ok() ? StrCat("-> ", *bin) : StrCat("-> not found: ", bin.status().message());
+  });
+  std::fputs(text.c_str(), stdout);
+  return 0;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"berthd: a small, fast, containerd-compatible container runtime daemon"};
@@ -27,6 +60,10 @@ int main(int argc, char** argv) {
   app.add_option("-l,--log-level", log_level, "log level: trace, debug, info, warn, error");
   bool version = false;
   app.add_flag("-v,--version", version, "print the version and exit");
+  CLI::App* config_cmd = app.add_subcommand("config", "information on berthd's configuration");
+  config_cmd->require_subcommand(1);
+  CLI::App* config_default = config_cmd->add_subcommand("default", "print a complete default configuration file");
+  CLI::App* config_dump = config_cmd->add_subcommand("dump", "print the effective configuration (file and flags)");
   CLI11_PARSE(app, argc, argv);
   if (version) {
     std::printf("berthd %s\n", BERTH_VERSION);
@@ -34,8 +71,10 @@ int main(int argc, char** argv) {
   }
 
   log::SetTag("berthd");
+  if (config_default->parsed()) return ConfigCommand(/*dump=*/false, daemon::Config{});
   daemon::Config cfg;
-  Status s = daemon::LoadConfigFile(config_path, &cfg);
+  std::vector<daemon::ConfigNote> notes;
+  Status s = daemon::LoadConfigFile(config_path, &cfg, &notes);
   if (!s.ok() && !(absl::IsNotFound(s) && !config_given)) {
     BLOG(Fatal) << "load config: " << s.message();
     return 1;
@@ -50,6 +89,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   log::SetLevel(level);
+  LogConfigNotes(notes);
+  if (config_dump->parsed()) return ConfigCommand(/*dump=*/true, cfg);
 
   // Signals are handled by sigwait in this thread; every thread created later inherits the mask.
   sigset_t sigs;

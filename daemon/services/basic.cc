@@ -1,9 +1,12 @@
 #include "daemon/services/basic.h"
 
+#include <unistd.h>
+
 #include "common/filters.h"
 #include "containerd/events/namespace.pb.h"
 #include "daemon/call.h"
 #include "daemon/publish.h"
+#include "runtime/shim_binary.h"
 
 #ifndef BERTH_VERSION
 #define BERTH_VERSION "0.0.0"
@@ -24,6 +27,36 @@ grpc::ServerUnaryReactor* VersionService::Version(grpc::CallbackServerContext* c
   return FinishNow(ctx, Status());
 }
 
+namespace {
+
+std::string SelfExe() {
+  char self[4096];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  return n > 0 ? std::string(self, static_cast<size_t>(n)) : "";
+}
+
+// Where a runtime's shim resolves to now, or why it does not.
+std::string ShimExport(const Config& cfg, const std::string& runtime) {
+  auto bin = runtime::ResolveShimBinary(runtime, cfg.RuntimeShims(), SelfExe());
+  return bin.ok() ? *bin : StrCat("unavailable: ", bin.status().message());
+}
+
+// The runtime plugins' exports: the runtime table (runtime name -> shim binary), as containerd
+// exports a plugin's settings.
+void RuntimeExports(const Config& cfg, const PluginInfo& p, isv1::Plugin* out) {
+  auto& ex = *out->mutable_exports();
+  if (p.type == "io.containerd.runtime.v2" && p.id == "task") {
+    for (const auto& [name, r] : cfg.runtimes) ex[name] = ShimExport(cfg, name);
+    ex["default"] = cfg.default_runtime;
+  } else if (p.type == "io.containerd.runtime.v1" && p.id == "linux") {
+    ex["shim"] = ShimExport(cfg, kRuntimeLinuxV1);
+    ex["runtime"] = cfg.linux_v1.runtime;
+    if (!cfg.linux_v1.runtime_root.empty()) ex["runtime_root"] = cfg.linux_v1.runtime_root;
+  }
+}
+
+}  // namespace
+
 grpc::ServerUnaryReactor* IntrospectionService::Plugins(grpc::CallbackServerContext* ctx,
                                                         const isv1::PluginsRequest* req, isv1::PluginsResponse* resp) {
   auto filter = Filter::ParseAll({req->filters().begin(), req->filters().end()});
@@ -40,6 +73,7 @@ grpc::ServerUnaryReactor* IntrospectionService::Plugins(grpc::CallbackServerCont
     out->set_type(p.type);
     out->set_id(p.id);
     for (const auto& r : p.requires_) out->add_requires_(r);
+    RuntimeExports(d_.config, p, out);
     auto* plat = out->add_platforms();
     plat->set_os("linux");
     plat->set_architecture("amd64");

@@ -153,9 +153,18 @@ grpc::ServerUnaryReactor* TasksService::Create(grpc::CallbackServerContext* ctx,
     sr.set_stdin(req->stdin());
     sr.set_stdout(req->stdout());
     sr.set_stderr(req->stderr());
-    if (req->has_options()) {  // the request's options win over the container's
-      *sr.mutable_options() = req->options();
-      p.options_any = req->options().SerializeAsString();
+    // The client's options (the task's, else the container's), completed by the configuration.
+    std::optional<RuntimeOptionsAny> sent;
+    if (req->has_options()) {
+      sent = RuntimeOptionsAny{req->options().type_url(), req->options().value()};
+    } else if (c.runtime_options) {
+      sent = RuntimeOptionsAny{c.runtime_options->type_url, c.runtime_options->value};
+    }
+    std::string runtime_name = c.runtime_name.empty() ? d_.config.default_runtime : c.runtime_name;
+    if (auto opts = EffectiveRuntimeOptions(d_.config, runtime_name, sent)) {
+      sr.mutable_options()->set_type_url(opts->type_url);
+      sr.mutable_options()->set_value(opts->value);
+      p.options_any = sr.options().SerializeAsString();
     }
     ASSIGN_OR_RETURN(auto t, d_.tasks->Create(std::move(p)));
     resp->set_container_id(c.id);

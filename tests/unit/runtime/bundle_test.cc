@@ -76,12 +76,12 @@ TEST_F(BundleTest, CreateListDelete) {
 TEST_F(BundleTest, ResolveShimBinary) {
   std::string bin = dir_ + "/containerd-shim-fake-v2";
   ASSERT_TRUE(WriteFileAtomic(bin, "#!/bin/sh\n", 0755).ok());
-  auto p = ResolveShimBinary("io.containerd.fake.v2", dir_ + "/berthd");
+  auto p = ResolveShimBinary("io.containerd.fake.v2", {}, dir_ + "/berthd");
   ASSERT_TRUE(p.ok()) << p.status();
   EXPECT_EQ(*p, bin);
-  EXPECT_TRUE(absl::IsNotFound(ResolveShimBinary("io.containerd.nope.v2", dir_ + "/berthd").status()));
-  EXPECT_TRUE(absl::IsInvalidArgument(ResolveShimBinary("nodots", dir_ + "/berthd").status()));
-  EXPECT_EQ(*ResolveShimBinary(bin, "/x"), bin);
+  EXPECT_TRUE(absl::IsNotFound(ResolveShimBinary("io.containerd.nope.v2", {}, dir_ + "/berthd").status()));
+  EXPECT_TRUE(absl::IsInvalidArgument(ResolveShimBinary("nodots", {}, dir_ + "/berthd").status()));
+  EXPECT_EQ(*ResolveShimBinary(bin, {}, "/x"), bin);
 }
 
 }  // namespace
