@@ -91,8 +91,9 @@ assert_eq "$(bctr images ls -q 'name==nope' 'name~=|:filters$|')" "$IMG" "images
 assert_eq "$(bctr images ls -q 'name==nope')" "" "images no match"
 assert_eq "$(bctr images ls -q 'target.mediatype~=|manifest|')" "$IMG" "images target.mediatype"
 out=$(bctr images ls 'name==' 2>&1) && fail "bad image filter accepted: $out"
-assert_contains "$out" "InvalidArgument" "bad list filter code"
-assert_contains "$out" "filters: parse error: [name==]: expected value or quoted" "bad list filter message"
+# (ctr maps the gRPC code back to containerd's error text, hence the suffix)
+assert_contains "$out" "filters: parse error: [name==]: expected value or quoted: invalid argument" \
+  "bad list filter message"
 
 log "List filters: containers"
 bctr containers create --label a.b=1 --label containerd.io/x=y "$IMG" filters-c2 >/dev/null
@@ -116,5 +117,5 @@ bctr leases create --id filters-l1 --expires 0 k=v >/dev/null
 bctr leases create --id filters-l2 --expires 0 >/dev/null
 assert_eq "$(bctr leases ls -q 'labels.k==v')" "filters-l1" "leases labels"
 assert_eq "$(bctr leases ls -q 'id~=|^filters-l|' | sort)" $'filters-l1\nfilters-l2' "leases id~="
-bctr leases rm filters-l1 filters-l2
+bctr leases rm filters-l1 filters-l2 >/dev/null
 log "PASS"
