@@ -31,8 +31,8 @@ void Exchange::Publish(Envelope env) {
     std::lock_guard<std::mutex> l(mu_);
     auto adaptor = [&env](const FieldPath& p) -> std::optional<std::string> {
       if (p.empty()) return std::nullopt;
-      if (p[0] == "topic") return env.topic;
-      if (p[0] == "namespace") return env.ns;
+      if (p[0] == "topic") return NonEmptyField(env.topic);
+      if (p[0] == "namespace") return NonEmptyField(env.ns);
       if (p[0] == "event" && env.event_field) return env.event_field(FieldPath(p.begin() + 1, p.end()));
       return std::nullopt;
     };

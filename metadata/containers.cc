@@ -178,11 +178,11 @@ std::optional<std::map<std::string, AnyValue>> DecodeAnyMap(std::string_view dat
 std::optional<std::string> ContainerField(const Container& c, const FieldPath& path) {
   if (path.empty()) return std::nullopt;
   const std::string& f = path[0];
-  if (f == "id") return c.id.empty() ? std::nullopt : std::optional<std::string>(c.id);
-  if (f == "image") return c.image.empty() ? std::nullopt : std::optional<std::string>(c.image);
+  if (f == "id") return NonEmptyField(c.id);
+  if (f == "image") return NonEmptyField(c.image);
   if (f == "runtime") {
-    if (path.size() != 2 || path[1] != "name" || c.runtime_name.empty()) return std::nullopt;
-    return c.runtime_name;
+    if (path.size() < 2 || path[1] != "name") return std::nullopt;
+    return NonEmptyField(c.runtime_name);
   }
   if (f == "labels") return LookupLabel(c.labels, path);
   return std::nullopt;

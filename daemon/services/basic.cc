@@ -63,9 +63,9 @@ grpc::ServerUnaryReactor* IntrospectionService::Plugins(grpc::CallbackServerCont
   if (!filter.ok()) return FinishNow(ctx, filter.status());
   for (const auto& p : d_.plugins) {
     auto adaptor = [&p](const FieldPath& path) -> std::optional<std::string> {
-      if (path.size() != 1) return std::nullopt;
-      if (path[0] == "type") return p.type;
-      if (path[0] == "id") return p.id;
+      if (path.empty()) return std::nullopt;  // containerd's adaptPlugin
+      if (path[0] == "type") return NonEmptyField(p.type);
+      if (path[0] == "id") return NonEmptyField(p.id);
       return std::nullopt;
     };
     if (!filter->Match(adaptor)) continue;

@@ -57,7 +57,7 @@ const char* KindFilterName(Kind k) {
     case Kind::kCommitted:
       return "committed";
     default:
-      return "unknown";
+      return nullptr;
   }
 }
 
@@ -87,7 +87,11 @@ class ListReactor final : public grpc::ServerWriteReactor<sv1::ListSnapshotsResp
           if (p.empty()) return std::nullopt;
           if (p[0] == "name") return i.name;
           if (p[0] == "parent") return i.parent;
-          if (p[0] == "kind") return std::string(KindFilterName(i.kind));
+          if (p[0] == "kind") {
+            const char* kind = KindFilterName(i.kind);
+            if (kind == nullptr) return std::nullopt;
+            return std::string(kind);
+          }
           if (p[0] == "labels") return LookupLabel(i.labels, p);
           return std::nullopt;
         };

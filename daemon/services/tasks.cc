@@ -371,10 +371,10 @@ grpc::ServerUnaryReactor* TasksService::Metrics(grpc::CallbackServerContext* ctx
     ASSIGN_OR_RETURN(Filter filter, Filter::ParseAll({req->filters().begin(), req->filters().end()}));
     for (const auto& t : d_.tasks->List(ns)) {
       auto adaptor = [&](const FieldPath& p) -> std::optional<std::string> {
-        if (p.size() != 1) return std::nullopt;
+        // containerd's getTasksMetrics: id and namespace (its "runtime" case is commented out).
+        if (p.empty()) return std::nullopt;
         if (p[0] == "id") return t->id();
         if (p[0] == "namespace") return t->ns();
-        if (p[0] == "runtime" && !t->runtime().empty()) return t->runtime();
         return std::nullopt;
       };
       if (!filter.Match(adaptor)) continue;

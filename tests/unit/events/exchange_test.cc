@@ -43,6 +43,49 @@ TEST(Exchange, FiltersOnTopicNamespaceAndEventFields) {
             (std::vector<std::string>{"a/tasks/exit", "b/tasks/start"}));
 }
 
+// Publishes one event on each of a set of topics in several namespaces and returns what a
+// subscriber with `filters` receives, as "<namespace><topic>".
+std::vector<std::string> DeliverTopics(const std::vector<std::string>& filters) {
+  Exchange ex;
+  std::vector<std::string> got;
+  auto f = Filter::ParseAll(filters);
+  EXPECT_TRUE(f.ok()) << f.status();
+  if (!f.ok()) return got;
+  ex.Subscribe(*f, [&got](const Envelope& e) { got.push_back(e.ns + e.topic); });
+  for (const char* ns : {"moby", "default", "k8s.io"}) {
+    for (const char* topic : {"/tasks/create", "/tasks/start", "/tasks/exit", "/tasks/oom", "/tasks/exec-added",
+                              "/tasks/delete", "/containers/create", "/containers/delete", "/images/update",
+                              "/snapshot/prepare", "/tasksx/foo"}) {
+      ex.Publish(Env(ns, topic, "c"));
+    }
+  }
+  return got;
+}
+
+// The filters real clients subscribe with. Docker's engine (libcontainerd) asks for its
+// namespace's task events; containerd's CRI ORs two strings; the |…| and "…" quotes must be
+// unquoted before the expression is compiled.
+TEST(Exchange, DockerAndCriSubscriptionsGetExactlyTheirTopics) {
+  using V = std::vector<std::string>;
+  EXPECT_EQ(DeliverTopics({"namespace==moby,topic~=|^/tasks/|"}),
+            (V{"moby/tasks/create", "moby/tasks/start", "moby/tasks/exit", "moby/tasks/oom", "moby/tasks/exec-added",
+               "moby/tasks/delete"}));
+  EXPECT_EQ(DeliverTopics({"namespace==moby,topic~=|^/tasks/exit|"}), (V{"moby/tasks/exit"}));
+  EXPECT_EQ(DeliverTopics({"namespace==moby,topic~=|^/tasks/exit|", "namespace==moby,topic~=|^/tasks/oom|"}),
+            (V{"moby/tasks/exit", "moby/tasks/oom"}));
+  EXPECT_EQ(DeliverTopics({R"(topic=="/tasks/oom")", R"(topic~="/images/")"}),
+            (V{"moby/tasks/oom", "moby/images/update", "default/tasks/oom", "default/images/update",
+               "k8s.io/tasks/oom", "k8s.io/images/update"}));
+  EXPECT_EQ(DeliverTopics({"namespace==k8s.io,topic~=/containers/"}),  // /…/ quotes too
+            (V{"k8s.io/containers/create", "k8s.io/containers/delete"}));
+  EXPECT_EQ(DeliverTopics({"namespace!=moby,topic==\"/snapshot/prepare\""}),
+            (V{"default/snapshot/prepare", "k8s.io/snapshot/prepare"}));
+  EXPECT_EQ(DeliverTopics({"event.container_id==c,namespace==default,topic~=|^/tasks/e|"}),
+            (V{"default/tasks/exit", "default/tasks/exec-added"}));
+  EXPECT_TRUE(DeliverTopics({"event.container_id==other"}).empty());
+  EXPECT_EQ(DeliverTopics({}).size(), 33u);
+}
+
 TEST(Exchange, TimestampFilledAndTopicsValidated) {
   Exchange ex;
   int64_t ts = 0;
