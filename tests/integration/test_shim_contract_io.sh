@@ -2,7 +2,7 @@
 # Issue 9, IO and the remaining task calls, on our shim (io.containerd.berth.v2) and on containerd's
 # shim (/usr/bin/containerd-shim-runc-v2, the control) under one berthd:
 #   - 30 MB of stdout, 20 MB of stderr, and 30 MB through a tty (-t under script) arrive whole
-#     before the exit; 10 MB of stdin reach the container and EOF closes it (ctr's CloseIO);
+#     before the exit; 10 MB of stdin reach the container;
 #   - CloseIO after a re-attach: a `cat` task started by ctr run -d, fed through its stdin FIFO by one
 #     client process, then by a second one that closes its end and calls CloseIO, exits 0 with both
 #     writes echoed (berth-test-task makes the CloseIO call; ctr has no command for it);
@@ -42,10 +42,10 @@ for rt in "${SHIM_RUNTIMES[@]}"; do
   R=(--runtime "$rt")
 
   log "[$w] 30 MB of stdout, 20 MB of stderr"
-  n=$(timeout 120 bctr run --rm "${R[@]}" "$IMG" "out-$w" sh -c 'yes aaaaaaaaa | head -c 30000000' | wc -c)
+  n=$(bctr_t 120 run --rm "${R[@]}" "$IMG" "out-$w" sh -c 'yes aaaaaaaaa | head -c 30000000' | wc -c)
   check_eq "$n" 30000000 "[$w] stdout arrives whole"
   rc=0
-  timeout 120 bctr run --rm "${R[@]}" "$IMG" "err-$w" sh -c 'yes bbbbbbbbb | head -c 20000000 >&2; exit 7' \
+  bctr_t 120 run --rm "${R[@]}" "$IMG" "err-$w" sh -c 'yes bbbbbbbbb | head -c 20000000 >&2; exit 7' \
     >/dev/null 2>"$T/stderr-$w" || rc=$?
   check_eq "$rc" 7 "[$w] exit status after large stderr"
   check_eq "$(wc -c <"$T/stderr-$w")" 20000000 "[$w] stderr arrives whole"
@@ -53,21 +53,24 @@ for rt in "${SHIM_RUNTIMES[@]}"; do
 
   log "[$w] 30 MB through a tty"
   # --foreground: see test_run.sh (script runs the command under a shell that may fork).
-  n=$(script -qec "timeout --foreground 120 ctr --address '$SOCK' run ${R[*]} --rm -t $IMG tty-$w sh -c 'yes aaaaaaaaa | head -c 30000000'" /dev/null </dev/null | tr -d '\r' | wc -c)
+  n=$(script -qec "timeout -k 5 --foreground 120 ctr --address '$SOCK' run ${R[*]} --rm -t $IMG tty-$w sh -c 'yes aaaaaaaaa | head -c 30000000'" /dev/null </dev/null | tr -d '\r' | wc -c)
   check_eq "$n" 30000000 "[$w] tty output arrives whole (CRs of the tty's CRLF removed)"
 
   log "[$w] stdin"
-  out=$(printf 'hello\n' | timeout 60 bctr run --rm "${R[@]}" "$IMG" "in-$w" cat)
-  check_eq "$out" "hello" "[$w] stdin echoed by cat"
-  n=$(head -c 10000000 /dev/zero | timeout 60 bctr run --rm "${R[@]}" "$IMG" "in2-$w" wc -c | tr -d ' ')
-  check_eq "$n" 10000000 "[$w] 10 MB of stdin reach the container, EOF ends it"
+  # The readers stop by themselves: with ctr 1.6 a container's stdin does not see the EOF of ctr's
+  # stdin, on containerd's shim too (`printf x | ctr run --rm IMG id cat` never ends), so EOF is
+  # tested through an explicit CloseIO below.
+  out=$( (printf 'hello\n'; sleep 1) | bctr_t 60 run --rm "${R[@]}" "$IMG" "in-$w" sh -c 'read x; echo got $x')
+  check_eq "$out" "got hello" "[$w] stdin reaches the container"
+  n=$( (head -c 10000000 /dev/zero; sleep 1) | bctr_t 60 run --rm "${R[@]}" "$IMG" "in2-$w" sh -c 'head -c 10000000 | wc -c' | tr -d ' ')
+  check_eq "$n" 10000000 "[$w] 10 MB of stdin reach the container"
 
   log "[$w] CloseIO after a re-attach to the same FIFOs"
   id="reattach-$w"
   fd="$T/fifo-$w"
   mkfifo "$T/hold-$w"
   exec {hold}<>"$T/hold-$w"  # ctr's stdin: open, never written, never at EOF while ctr runs
-  timeout 60 bctr run -d "${R[@]}" --fifo-dir "$fd" "$IMG" "$id" cat <"$T/hold-$w"
+  bctr_t 60 run -d "${R[@]}" --fifo-dir "$fd" "$IMG" "$id" cat <"$T/hold-$w"
   exec {hold}>&-
   in_fifo=$(ls "$fd"/*/"$id-stdin" 2>/dev/null | head -n1)
   out_fifo=$(ls "$fd"/*/"$id-stdout" 2>/dev/null | head -n1)
@@ -82,9 +85,12 @@ for rt in "${SHIM_RUNTIMES[@]}"; do
     timeout 10 sh -c 'printf "two\n" >"$1"' sh "$in_fifo" || check_bad "[$w] second client could not write"
     out=$(timeout 40 "$TOOL" "$SOCK" "$NS" closeio "$id" 2>&1)
     check_eq "$out" "ok" "[$w] CloseIO"
-    wait_status "$id" STOPPED && check_ok "[$w] cat exited after CloseIO" || check_bad "[$w] cat still running after CloseIO"
-    out=$(bctr tasks delete "$id" 2>&1)
-    check_hasnt "$out" "non-zero" "[$w] cat exit status 0"
+    if wait_status "$id" STOPPED; then
+      check_ok "[$w] cat exited after CloseIO"
+      check_hasnt "$(bctr tasks delete "$id" 2>&1)" "non-zero" "[$w] cat exit status 0"
+    else
+      check_bad "[$w] cat still running 20 s after CloseIO"
+    fi
     wait_for 10 grep -q two "$T/reattach-$w.out"
     check_eq "$(tr '\n' ' ' <"$T/reattach-$w.out")" "one two " "[$w] both writes echoed"
   else
@@ -94,8 +100,8 @@ for rt in "${SHIM_RUNTIMES[@]}"; do
 
   log "[$w] ResizePty without a terminal"
   id="calls-$w"
-  timeout 60 bctr run -d "${R[@]}" "$IMG" "$id" sleep 1000
-  timeout 30 bctr tasks exec -d --exec-id ex1 "$id" sleep 500
+  bctr_t 60 run -d "${R[@]}" "$IMG" "$id" sleep 1000
+  bctr_t 30 tasks exec -d --exec-id ex1 "$id" sleep 500
   check_eq "$(timeout 40 "$TOOL" "$SOCK" "$NS" resize "$id" "" 100 40 2>&1)" "ok" "[$w] ResizePty of init without a tty"
   check_eq "$(timeout 40 "$TOOL" "$SOCK" "$NS" resize "$id" ex1 100 40 2>&1)" "ok" "[$w] ResizePty of an exec without a tty"
 
@@ -118,7 +124,7 @@ for rt in "${SHIM_RUNTIMES[@]}"; do
 
   log "[$w] Checkpoint"
   rc=0
-  out=$(timeout 60 bctr tasks checkpoint "$id" 2>&1) || rc=$?
+  out=$(bctr_t 60 tasks checkpoint "$id" 2>&1) || rc=$?
   CHECKPOINT[$w]="rc=$rc $out"
   log "[$w] checkpoint answered: ${CHECKPOINT[$w]}"
   if [[ $rc -ne 0 ]]; then

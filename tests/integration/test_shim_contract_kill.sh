@@ -41,17 +41,17 @@ for rt in "${SHIM_RUNTIMES[@]}"; do
 
   log "[$w] host PID namespace: init exits, its child goes too"
   rc=0
-  timeout 60 bctr run --rm "${R[@]}" --with-ns pid:/proc/1/ns/pid "$IMG" "hostpid-$w" \
+  bctr_t 60 run --rm "${R[@]}" --with-ns pid:/proc/1/ns/pid "$IMG" "hostpid-$w" \
     sh -c "sleep $u & sleep 1; exit 0" || rc=$?
   check_eq "$rc" 0 "[$w] host-pid init exit status"
   check_true "[$w] host-pid: no 'sleep $u' outlives init (within 10 s)" wait_for 10 no_host_pids_of "sleep $u"
   for p in $(host_pids_of "sleep $u"); do kill -KILL "$p"; done
 
   log "[$w] shared PID namespace: the joiner's init exits, its child goes too"
-  timeout 60 bctr run -d "${R[@]}" "$IMG" "pidowner-$w" sleep 1000
+  bctr_t 60 run -d "${R[@]}" "$IMG" "pidowner-$w" sleep 1000
   opid=$(bctr tasks ls | awk -v id="pidowner-$w" '$1 == id {print $2}')
   rc=0
-  timeout 60 bctr run --rm "${R[@]}" --with-ns "pid:/proc/$opid/ns/pid" "$IMG" "pidjoin-$w" \
+  bctr_t 60 run --rm "${R[@]}" --with-ns "pid:/proc/$opid/ns/pid" "$IMG" "pidjoin-$w" \
     sh -c "sleep $((u + 1)) & sleep 1; exit 0" || rc=$?
   check_eq "$rc" 0 "[$w] shared-pid init exit status"
   check_true "[$w] shared-pid: no 'sleep $((u + 1))' outlives init (within 10 s)" wait_for 10 no_host_pids_of "sleep $((u + 1))"
@@ -61,7 +61,7 @@ for rt in "${SHIM_RUNTIMES[@]}"; do
 
   log "[$w] kill of an exited init"
   id="exited-$w"
-  timeout 60 bctr run -d "${R[@]}" "$IMG" "$id" true
+  bctr_t 60 run -d "${R[@]}" "$IMG" "$id" true
   wait_status "$id" STOPPED || check_bad "[$w] $id never STOPPED"
   rc=0
   out=$(bctr tasks kill "$id" 2>&1) || rc=$?
@@ -71,8 +71,8 @@ for rt in "${SHIM_RUNTIMES[@]}"; do
 
   log "[$w] kill of an exited exec"
   id="exec-$w"
-  timeout 60 bctr run -d "${R[@]}" "$IMG" "$id" sleep 1000
-  timeout 30 bctr tasks exec -d --exec-id quick "$id" true
+  bctr_t 60 run -d "${R[@]}" "$IMG" "$id" sleep 1000
+  bctr_t 30 tasks exec -d --exec-id quick "$id" true
   sleep 1
   rc=0
   out=$(bctr tasks kill --exec-id quick "$id" 2>&1) || rc=$?
@@ -87,13 +87,13 @@ for rt in "${SHIM_RUNTIMES[@]}"; do
   check_true "[$w] kill with runc state gone fails" test "$rc" -ne 0
   check_has "$out" "not found" "[$w] kill with runc state gone answers NotFound"
   rc=0
-  out=$(timeout 30 bctr tasks delete -f "$id" 2>&1) || rc=$?
+  out=$(bctr_t 30 tasks delete -f "$id" 2>&1) || rc=$?
   check_eq "$rc" 0 "[$w] delete -f after runc state gone ($out)"
   bctr containers rm "$id" >/dev/null 2>&1
 
   log "[$w] kill without and with --all"
   id="all-$w"
-  timeout 60 bctr run -d "${R[@]}" "$IMG" "$id" \
+  bctr_t 60 run -d "${R[@]}" "$IMG" "$id" \
     sh -c "trap 'echo term' TERM; sleep $((u + 2)) & sleep $((u + 3)) & while :; do sleep 0.2; done"
   wait_for 10 test -n "$(host_pids_of "sleep $((u + 3))")" || check_bad "[$w] children never started"
   bctr tasks kill -s SIGTERM "$id"
@@ -109,33 +109,33 @@ for rt in "${SHIM_RUNTIMES[@]}"; do
 
   log "[$w] events: init exit 3"
   rc=0
-  timeout 60 bctr run --rm "${R[@]}" "$IMG" "ev-$w" sh -c 'exit 3' || rc=$?
+  bctr_t 60 run --rm "${R[@]}" "$IMG" "ev-$w" sh -c 'exit 3' || rc=$?
   check_eq "$rc" 3 "[$w] run --rm exit 3"
 
   log "[$w] events: exec exit 4, then init killed"
   id="evx-$w"
-  timeout 60 bctr run -d "${R[@]}" "$IMG" "$id" sleep 1000
+  bctr_t 60 run -d "${R[@]}" "$IMG" "$id" sleep 1000
   rc=0
-  timeout 30 bctr tasks exec --exec-id x4 "$id" sh -c 'exit 4' || rc=$?
+  bctr_t 30 tasks exec --exec-id x4 "$id" sh -c 'exit 4' || rc=$?
   check_eq "$rc" 4 "[$w] exec exit 4"
 
   log "[$w] events: exec whose command is not found"
   rc=0
-  out=$(timeout 30 bctr tasks exec --exec-id nf "$id" /nonexistent 2>&1) || rc=$?
+  out=$(bctr_t 30 tasks exec --exec-id nf "$id" /nonexistent 2>&1) || rc=$?
   check_true "[$w] exec of /nonexistent fails" test "$rc" -ne 0
   check_has "$out" "/nonexistent" "[$w] exec of /nonexistent names it"
   stop_and_delete "$id"
 
   log "[$w] events: init whose command is not found"
   rc=0
-  out=$(timeout 60 bctr run --rm "${R[@]}" "$IMG" "evnf-$w" /nonexistent 2>&1) || rc=$?
+  out=$(bctr_t 60 run --rm "${R[@]}" "$IMG" "evnf-$w" /nonexistent 2>&1) || rc=$?
   check_true "[$w] run of /nonexistent fails" test "$rc" -ne 0
   check_has "$out" "/nonexistent" "[$w] run of /nonexistent names it"
   bctr containers rm "evnf-$w" >/dev/null 2>&1
 
   log "[$w] events: OOM under a 32 MiB limit"
   rc=0
-  timeout 60 bctr run --rm "${R[@]}" --memory-limit 33554432 "$IMG" "oom-$w" \
+  bctr_t 60 run --rm "${R[@]}" --memory-limit 33554432 "$IMG" "oom-$w" \
     sh -c 'a=$(yes aaaaaaaaaaaaaaaa | head -c 300000000); echo survived' >/dev/null || rc=$?
   check_eq "$rc" 137 "[$w] OOM-killed task exits 137"
 done

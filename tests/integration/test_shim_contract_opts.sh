@@ -48,17 +48,17 @@ lifecycle() {
   local id=$1 w=$2
   shift 2
   local out rc
-  out=$(timeout 60 bctr run -d --runtime "$RT" "$@" "$IMG" "$id" sleep 1000 2>&1) || {
+  out=$(bctr_t 60 run -d --runtime "$RT" "$@" "$IMG" "$id" sleep 1000 2>&1) || {
     check_bad "[$w] $id: run -d failed: $out"
     bctr containers rm "$id" >/dev/null 2>&1
     return 1
   }
   wait_status "$id" RUNNING && check_ok "[$w] $id RUNNING" || check_bad "[$w] $id never RUNNING"
   rc=0
-  out=$(timeout 30 bctr tasks exec --exec-id e1 "$id" sh -c 'echo from-exec; exit 5' 2>&1) || rc=$?
+  out=$(bctr_t 30 tasks exec --exec-id e1 "$id" sh -c 'echo from-exec; exit 5' 2>&1) || rc=$?
   check_eq "$out" "from-exec" "[$w] $id exec output"
   check_eq "$rc" 5 "[$w] $id exec exit status"
-  timeout 30 bctr tasks exec -d --exec-id e2 "$id" sleep 500
+  bctr_t 30 tasks exec -d --exec-id e2 "$id" sleep 500
   out=$(bctr tasks ps "$id")
   check_eq "$(grep -c '^[0-9]' <<<"$out")" 2 "[$w] $id ps lists init and exec"
   check_has "$out" "e2" "[$w] $id ps shows the exec id"
@@ -78,7 +78,7 @@ for which in berth runc; do
   want_exe=$(shim_binary_of "$which")
 
   log "[$which] premise: runtime $RT runs $want_exe"
-  timeout 60 bctr run -d --runtime "$RT" "$IMG" "pre-$which" sleep 1000
+  bctr_t 60 run -d --runtime "$RT" "$IMG" "pre-$which" sleep 1000
   exe=$(shim_exe_of "pre-$which") || exe="(no shim found)"
   [[ "$exe" == "$want_exe" ]] || fail "berthd ran [$exe] for $RT, expected [$want_exe]: the test's PATH premise broke"
   bctr tasks kill -s SIGKILL "pre-$which"
@@ -89,7 +89,7 @@ for which in berth runc; do
   log "[$which] Options.Root: --runc-root"
   rr="$T/runc-root-$which"
   id="root-$which"
-  timeout 60 bctr run -d --runtime "$RT" --runc-root "$rr" "$IMG" "$id" sleep 1000 ||
+  bctr_t 60 run -d --runtime "$RT" --runc-root "$rr" "$IMG" "$id" sleep 1000 ||
     check_bad "[$which] run -d --runc-root failed"
   check_has "$(runc --root "$rr/$NS" list -q 2>&1)" "$id" "[$which] runc state under --runc-root/<ns>"
   check_hasnt "$(runc --root "/run/containerd/runc/$NS" list -q 2>&1)" "$id" "[$which] no runc state under the default root"
@@ -106,7 +106,7 @@ for which in berth runc; do
     id="crun-$which"
     if lifecycle "$id" "$which" --runc-binary /usr/bin/crun --runc-root "$cr"; then
       # lifecycle deleted it; run another to look at crun's state while it runs.
-      timeout 60 bctr run -d --runtime "$RT" --runc-binary /usr/bin/crun --runc-root "$cr" "$IMG" "$id-2" sleep 1000
+      bctr_t 60 run -d --runtime "$RT" --runc-binary /usr/bin/crun --runc-root "$cr" "$IMG" "$id-2" sleep 1000
       check_has "$(crun --root "$cr/$NS" list 2>&1)" "$id-2" "[$which] crun's state under --runc-root"
       check_hasnt "$(runc --root "$cr/$NS" list -q 2>&1)" "$id-2" "[$which] runc does not know it"
       bctr tasks kill -s SIGKILL "$id-2"
@@ -119,7 +119,7 @@ for which in berth runc; do
     want=$(grep -o 'cgroups in hybrid mode not supported' <<<"$CRUN_ERR" || true)
     want=${want:-${CRUN_ERR:0:40}}
     rc=0
-    out=$(timeout 60 bctr run --rm --runtime "$RT" --runc-binary /usr/bin/crun --runc-root "$cr" "$IMG" "crun-$which" true 2>&1) || rc=$?
+    out=$(bctr_t 60 run --rm --runtime "$RT" --runc-binary /usr/bin/crun --runc-root "$cr" "$IMG" "crun-$which" true 2>&1) || rc=$?
     check_true "[$which] crun unusable here: run fails" test "$rc" -ne 0
     check_has "$out" "$want" "[$which] crun unusable here: its error reaches ctr"
     bctr containers rm "crun-$which" >/dev/null 2>&1
@@ -128,7 +128,7 @@ for which in berth runc; do
 
   log "[$which] Options.BinaryName that does not exist"
   rc=0
-  out=$(timeout 60 bctr run --rm --runtime "$RT" --runc-binary "$T/no-such-runc" "$IMG" "nobin-$which" true 2>&1) || rc=$?
+  out=$(bctr_t 60 run --rm --runtime "$RT" --runc-binary "$T/no-such-runc" "$IMG" "nobin-$which" true 2>&1) || rc=$?
   check_true "[$which] missing BinaryName: run fails" test "$rc" -ne 0
   check_has "$out" "$T/no-such-runc" "[$which] missing BinaryName: the error names it"
   bctr containers rm "nobin-$which" >/dev/null 2>&1
@@ -139,7 +139,7 @@ for which in berth runc; do
     [[ $ro == ro ]] && extra=(--read-only)
     id="userns-$ro-$which"
     rc=0
-    out=$(timeout 60 bctr run --rm --runtime "$RT" "${MAP[@]}" "${extra[@]}" "$IMG" "$id" sh -c \
+    out=$(bctr_t 60 run --rm --runtime "$RT" "${MAP[@]}" "${extra[@]}" "$IMG" "$id" sh -c \
       'echo uid=$(id -u) gid=$(id -g); echo umap $(cat /proc/self/uid_map); echo gmap $(cat /proc/self/gid_map);
        echo stdout-owner=$(stat -L -c %u:%g /proc/self/fd/1);
        if echo x >/tmp/w 2>/dev/null; then echo writable; else echo read-only; fi' 2>&1) || rc=$?
@@ -159,7 +159,7 @@ for which in berth runc; do
   if [[ $which == berth ]]; then
     log "[berth] legacy options type containerd.linux.runc.CreateOptions (the control refuses it)"
     rc=0
-    out=$(timeout 60 bctr run --rm --runtime io.containerd.berth.v2 "${MAP[@]}" "$IMG" legacy-berth sh -c 'id -u' 2>&1) || rc=$?
+    out=$(bctr_t 60 run --rm --runtime io.containerd.berth.v2 "${MAP[@]}" "$IMG" legacy-berth sh -c 'id -u' 2>&1) || rc=$?
     check_eq "$rc" 0 "[berth] CreateOptions accepted (output: $out)"
     check_eq "$out" "0" "[berth] CreateOptions: uid 0 inside the user namespace"
     bctr containers rm legacy-berth >/dev/null 2>&1

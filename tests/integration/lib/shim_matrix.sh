@@ -16,6 +16,7 @@
 #   start_berthd_shim WHICH       (re)starts berthd with that directory first in PATH, so that the runtime
 #                                 name io.containerd.runc.v2 (the only one for which the stock ctr sends
 #                                 --runc-binary/--runc-root/--uidmap as runc Options) runs WHICH
+#   bctr_t SECS ARGS...           bctr under a timeout (TERM, which ctr run forwards to the task, then KILL)
 #   task_status ID / wait_status ID STATUS   column 3 of ctr tasks ls; bounded wait (20 s)
 #   host_pids_of CMDLINE          host pids whose whole command line is CMDLINE (words joined by spaces)
 #   exit_events FILE CID [EXEC_ID] the /tasks/exit lines of ctr events in FILE for that process
@@ -80,6 +81,12 @@ start_berthd_shim() {
   dir=$(shim_path_dir "$1")
   stop_berthd
   PATH="$dir:$PATH" start_berthd
+}
+
+bctr_t() {
+  local secs=$1
+  shift
+  timeout -k 5 "$secs" ctr --address "$SOCK" "$@"
 }
 
 task_status() { bctr tasks ls 2>/dev/null | awk -v id="$1" '$1 == id {print $3}'; }
