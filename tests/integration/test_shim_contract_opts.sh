@@ -91,7 +91,8 @@ for which in berth runc; do
   id="root-$which"
   bctr_t 60 run -d --runtime "$RT" --runc-root "$rr" "$IMG" "$id" sleep 1000 ||
     check_bad "[$which] run -d --runc-root failed"
-  check_has "$(runc --root "$rr/$NS" list -q 2>&1)" "$id" "[$which] runc state under --runc-root/<ns>"
+  check_has "$(runc --root "$rr/$NS" list -q 2>&1)" "$id" \
+    "[$which] runc state under --runc-root/<ns> (state.json files: $(cd "$rr" 2>/dev/null && find . -name state.json | tr '\n' ' '))"
   check_hasnt "$(runc --root "/run/containerd/runc/$NS" list -q 2>&1)" "$id" "[$which] no runc state under the default root"
   bctr tasks kill -s SIGKILL "$id" 2>&1
   wait_status "$id" STOPPED && check_ok "[$which] kill reaches the container under --runc-root" ||
