@@ -39,25 +39,28 @@ for rt in "${SHIM_RUNTIMES[@]}"; do
   R=(--runtime "$rt")
   u=$((200000 + RANDOM))
 
+  # Detached, and looked at before the task is deleted (runc delete would kill them anyway).
   log "[$w] host PID namespace: init exits, its child goes too"
-  rc=0
+  id="hostpid-$w"
   # The host's PID namespace is this script's (/proc/1 may not be readable in a sandbox).
-  bctr_t 60 run --rm "${R[@]}" --with-ns "pid:/proc/$$/ns/pid" "$IMG" "hostpid-$w" \
-    sh -c "sleep $u & sleep 1; exit 0" || rc=$?
-  check_eq "$rc" 0 "[$w] host-pid init exit status"
+  bctr_t 60 run -d "${R[@]}" --with-ns "pid:/proc/$$/ns/pid" "$IMG" "$id" sh -c "sleep $u & sleep 2; exit 0"
+  check_true "[$w] host-pid: the child runs" wait_for 10 some_host_pids_of "sleep $u"
+  wait_status "$id" STOPPED || check_bad "[$w] host-pid: init never STOPPED"
   check_true "[$w] host-pid: no 'sleep $u' outlives init (within 10 s)" wait_for 10 no_host_pids_of "sleep $u"
   for p in $(host_pids_of "sleep $u"); do kill -KILL "$p"; done
+  stop_and_delete "$id"
 
   log "[$w] shared PID namespace: the joiner's init exits, its child goes too"
   bctr_t 60 run -d "${R[@]}" "$IMG" "pidowner-$w" sleep 1000
   opid=$(bctr tasks ls | awk -v id="pidowner-$w" '$1 == id {print $2}')
-  rc=0
-  bctr_t 60 run --rm "${R[@]}" --with-ns "pid:/proc/$opid/ns/pid" "$IMG" "pidjoin-$w" \
-    sh -c "sleep $((u + 1)) & sleep 1; exit 0" || rc=$?
-  check_eq "$rc" 0 "[$w] shared-pid init exit status"
+  id="pidjoin-$w"
+  bctr_t 60 run -d "${R[@]}" --with-ns "pid:/proc/$opid/ns/pid" "$IMG" "$id" sh -c "sleep $((u + 1)) & sleep 2; exit 0"
+  check_true "[$w] shared-pid: the child runs" wait_for 10 some_host_pids_of "sleep $((u + 1))"
+  wait_status "$id" STOPPED || check_bad "[$w] shared-pid: init never STOPPED"
   check_true "[$w] shared-pid: no 'sleep $((u + 1))' outlives init (within 10 s)" wait_for 10 no_host_pids_of "sleep $((u + 1))"
   for p in $(host_pids_of "sleep $((u + 1))"); do kill -KILL "$p"; done
   check_eq "$(task_status "pidowner-$w")" RUNNING "[$w] shared-pid: the owner container still runs"
+  stop_and_delete "$id"
   stop_and_delete "pidowner-$w"
 
   log "[$w] kill of an exited init"
@@ -96,7 +99,7 @@ for rt in "${SHIM_RUNTIMES[@]}"; do
   id="all-$w"
   bctr_t 60 run -d "${R[@]}" "$IMG" "$id" \
     sh -c "trap 'echo term' TERM; sleep $((u + 2)) & sleep $((u + 3)) & while :; do sleep 0.2; done"
-  wait_for 10 test -n "$(host_pids_of "sleep $((u + 3))")" || check_bad "[$w] children never started"
+  wait_for 10 some_host_pids_of "sleep $((u + 3))" || check_bad "[$w] children never started"
   bctr tasks kill -s SIGTERM "$id"
   sleep 1
   check_true "[$w] kill (no --all) leaves the children" test -n "$(host_pids_of "sleep $((u + 2))")"

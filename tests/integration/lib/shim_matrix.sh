@@ -17,8 +17,10 @@
 #                                 name io.containerd.runc.v2 (the only one for which the stock ctr sends
 #                                 --runc-binary/--runc-root/--uidmap as runc Options) runs WHICH
 #   bctr_t SECS ARGS...           bctr under a timeout (TERM, which ctr run forwards to the task, then KILL)
-#   task_status ID / wait_status ID STATUS   column 3 of ctr tasks ls; bounded wait (20 s)
-#   host_pids_of CMDLINE          host pids whose whole command line is CMDLINE (words joined by spaces)
+#   task_status ID / wait_status ID STATUS   column 3 of ctr tasks ls; wait up to 20 s (fails at once
+#                                 when the task does not exist)
+#   host_pids_of CMDLINE          host pids whose whole command line is CMDLINE (words joined by spaces);
+#                                 some_host_pids_of / no_host_pids_of CMDLINE test for them
 #   exit_events FILE CID [EXEC_ID] the /tasks/exit lines of ctr events in FILE for that process
 
 # A command that fails is a finding to record, not a reason to stop: no errexit from here on.
@@ -93,16 +95,18 @@ bctr_t() {
 }
 
 task_status() { bctr tasks ls 2>/dev/null | awk -v id="$1" '$1 == id {print $3}'; }
-wait_status() {
-  local i
-  for i in $(seq 200); do
-    [[ "$(task_status "$1")" == "$2" ]] && return 0
+wait_status() {  # fails at once when the task does not exist
+  local end=$((SECONDS + 20)) st
+  while :; do
+    st=$(task_status "$1")
+    [[ "$st" == "$2" ]] && return 0
+    [[ -n "$st" && $SECONDS -lt $end ]] || return 1
     sleep 0.1
   done
-  return 1
 }
 
 host_pids_of() { pgrep -x -f -- "$1" || true; }
+some_host_pids_of() { [[ -n "$(host_pids_of "$1")" ]]; }
 no_host_pids_of() { [[ -z "$(host_pids_of "$1")" ]]; }
 
 exit_events() {
