@@ -69,7 +69,7 @@ cli_ms=$(berth_cli_series)
 runc_ms=$(runc_series)
 bm=$(median <<<"$berth_ms"); cm=$(median <<<"$ctrd_ms"); rm_=$(median <<<"$runc_ms"); lm=$(median <<<"$cli_ms")
 printf '%-36s mean %7s ms  median %7s ms\n' "berthd ctr run --rm ($RT_LABEL)" "$(mean <<<"$berth_ms")" "$bm"
-printf '%-36s mean %7s ms  median %7s ms\n' "berth run --rm (CLI, $RT_LABEL)" "$(mean <<<"$cli_ms")" "$lm"
+printf '%-36s mean %7s ms  median %7s ms\n' "berth run --rm (CLI, ${RT:-its default runtime})" "$(mean <<<"$cli_ms")" "$lm"
 printf '%-36s mean %7s ms  median %7s ms\n' "containerd ctr run --rm (default)" "$(mean <<<"$ctrd_ms")" "$cm"
 printf '%-36s mean %7s ms  median %7s ms\n' "bare runc run (floor)" "$(mean <<<"$runc_ms")" "$rm_"
 printf 'ratio ctr run --rm berthd/containerd (median): %s   berthd/runc: %s   containerd/runc: %s\n' \
