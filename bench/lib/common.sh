@@ -80,6 +80,51 @@ pss_kb() { awk '/^Pss:/ {print $2}' "/proc/$1/smaps_rollup"; }
 # ratio A B: A/B with two decimals
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "n/a"; else printf "%.2f", a / b }'; }
 
+# bench_busybox_image SOCK...: a busybox-static OCI image (built with umoci; its unpacked bundle
+# stays in $B/ocibundle for bare runc runs) imported into each daemon; sets IMG.
+bench_busybox_image() {
+  local oci="$B/oci" t sock
+  IMG=docker.io/library/bench-busybox:latest
+  if [[ ! -f "$B/busybox.tar" ]]; then
+    umoci init --layout "$oci" && umoci new --image "$oci:latest" &&
+      umoci unpack --image "$oci:latest" "$B/ocibundle" >/dev/null || return 1
+    mkdir -p "$B/ocibundle/rootfs/bin" "$B/ocibundle/rootfs/tmp"
+    cp "$(readlink -f /usr/bin/busybox)" "$B/ocibundle/rootfs/bin/busybox"
+    for t in sh echo sleep true; do ln -sf busybox "$B/ocibundle/rootfs/bin/$t"; done
+    umoci repack --image "$oci:latest" "$B/ocibundle" >/dev/null &&
+      umoci config --image "$oci:latest" --config.cmd /bin/sh --config.env PATH=/bin >/dev/null || return 1
+    tar -C "$oci" -cf "$B/busybox.tar" .
+  fi
+  for sock in "$@"; do
+    ctr -a "$sock" images import --base-name docker.io/library/bench-busybox "$B/busybox.tar" >/dev/null || return 1
+  done
+}
+
+# bench_shim_pids STATE: pids of the shim processes serving bundles below a daemon's state dir.
+bench_shim_pids() {
+  local state=$1 p cwd
+  for p in /proc/[0-9]*; do
+    cwd=$(readlink "$p/cwd" 2>/dev/null) || continue
+    [[ "$cwd" == "$state"/io.containerd.runtime.v2.task/* ]] || continue
+    [[ "$(readlink "$p/exe")" == *containerd-shim* ]] || continue
+    echo "${p#/proc/}"
+  done
+  return 0
+}
+# bench_shim_pss_mean STATE: mean PSS (kB) of those shims (0 when none).
+bench_shim_pss_mean() {
+  local p n=0 sum=0
+  for p in $(bench_shim_pids "$1"); do
+    sum=$((sum + $(pss_kb "$p"))); n=$((n + 1))
+  done
+  if [[ $n -gt 0 ]]; then echo $((sum / n)); else echo 0; fi
+}
+# bench_shim_binaries STATE: the distinct shim executables serving below STATE (basenames).
+bench_shim_binaries() {
+  local p
+  for p in $(bench_shim_pids "$1"); do basename "$(readlink "/proc/$p/exe")"; done | sort -u | tr '\n' ' '
+}
+
 bench_cleanup() {
   set +e
   local ns
