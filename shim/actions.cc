@@ -224,7 +224,7 @@ int DeleteAction(const Flags& flags) {
   if (StatusOr<std::string> j = ReadFile(JoinPath(bundle, "options.json")); j.ok()) {
     opts = OptionsFromJson(*j);
   }
-  std::string root = opts.root.empty() ? StrCat("/run/containerd/runc/", flags.ns) : opts.root;
+  std::string root = JoinPath(opts.root.empty() ? "/run/containerd/runc" : opts.root, flags.ns);
   Runc runc(RuncGlobal{opts.binary_name, root, JoinPath(bundle, "log.json"), opts.systemd_cgroup},
             SyncRunner());
   runc.Delete(flags.id, /*force=*/true, [](Status st) {

@@ -18,7 +18,7 @@ namespace berth::shim {
 
 struct RuntimeOptions {
   std::string binary_name = "runc";
-  std::string root;  // runtime --root; default <runc_root_base>/<ns>
+  std::string root;  // runtime --root is <root>/<ns>; default root /run/containerd/runc
   bool systemd_cgroup = false, no_pivot_root = false, no_new_keyring = false;
   std::string shim_cgroup;
   uint32_t io_uid = 0, io_gid = 0;

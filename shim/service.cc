@@ -89,7 +89,8 @@ std::string TaskService::BundlePath(const std::string& name) const {
 Runc TaskService::MakeRunc() const {
   RuncGlobal g;
   g.binary = opts_.binary_name.empty() ? "runc" : opts_.binary_name;
-  g.root = opts_.root.empty() ? JoinPath(cfg_.runc_root_base, cfg_.ns) : opts_.root;
+  // containerd's rule: the runtime's state lives under <Root or /run/containerd/runc>/<ns>.
+  g.root = JoinPath(opts_.root.empty() ? cfg_.runc_root_base : opts_.root, cfg_.ns);
   g.log_json = BundlePath("log.json");
   g.systemd_cgroup = opts_.systemd_cgroup;
   return Runc(std::move(g), runner_);

@@ -45,7 +45,7 @@ namespace berth::shim {
 
 struct ServiceConfig {
   std::string ns, id, bundle;
-  std::string runc_root_base = "/run/containerd/runc";  // + /<ns> unless Options.root is set
+  std::string runc_root_base = "/run/containerd/runc";  // Options.root replaces it; + /<ns>
 };
 
 namespace task = containerd::task::v2;

@@ -50,11 +50,14 @@ bctr images tag "$IMG" docker.io/library/bbtest:latest >/dev/null
 assert_eq "$(berth run --rm bbtest echo normalised)" "normalised" "bbtest -> docker.io/library/bbtest:latest"
 
 runtimes=(io.containerd.berth.v2)
-[[ -x /usr/bin/containerd-shim-runc-v2 ]] && runtimes+=(io.containerd.runc.v2)
+[[ -x /usr/bin/containerd-shim-runc-v2 ]] && runtimes+=(/usr/bin/containerd-shim-runc-v2)
 
 for rt in "${runtimes[@]}"; do
-  short=${rt#io.containerd.}
+  short=${rt##*/}
+  short=${short#io.containerd.}
+  short=${short#containerd-shim-}
   short=${short%.v2}
+  short=${short%-v2}
   R=(--runtime "$rt")
 
   log "[$rt] attached: output, exit codes, stdout and stderr apart, -e, -i"

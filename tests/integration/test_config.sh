@@ -148,16 +148,11 @@ restart_berthd -c "$T/v1.toml"
 out=$(timeout 60 ctr --address "$SOCK" run --rm --runtime io.containerd.runtime.v1.linux "$IMG" v1-bad true 2>&1) &&
   fail "a v1 linux task with runtime /nonexistent/runc-v1-linux started"
 bctr containers rm v1-bad >/dev/null 2>&1 || true
-if [[ "$out" == *"unsupported runtime options type"* ]]; then
-  # containerd-shim-berth-v2 learns containerd.linux.runc.RuncOptions in the lead's shim change;
-  # until it is merged the legacy runtime cannot start at all. Remove this branch then.
-  log "NOT RUN: legacy io.containerd.runtime.v1.linux checks (this shim refuses RuncOptions: $out)"
-else
-  assert_contains "$out" "/nonexistent/runc-v1-linux" "v1 linux: the error names the runtime"
-  restart_berthd
-  out=$(timeout 60 ctr --address "$SOCK" run --rm --runtime io.containerd.runtime.v1.linux "$IMG" v1-ok echo v1-hi 2>&1) ||
-    fail "ctr run with io.containerd.runtime.v1.linux: $out"
-  assert_contains "$out" "v1-hi" "v1 linux output"
-fi
+assert_not_contains "$out" "unsupported runtime options type" "the shim takes containerd.linux.runc.RuncOptions"
+assert_contains "$out" "/nonexistent/runc-v1-linux" "v1 linux: the error names the runtime"
+restart_berthd
+out=$(timeout 60 ctr --address "$SOCK" run --rm --runtime io.containerd.runtime.v1.linux "$IMG" v1-ok echo v1-hi 2>&1) ||
+  fail "ctr run with io.containerd.runtime.v1.linux: $out"
+assert_contains "$out" "v1-hi" "v1 linux output"
 
 log "PASS"

@@ -14,7 +14,7 @@ bctr_pull "$IMG"
 
 rt_for() {
   if [[ -x /usr/bin/containerd-shim-runc-v2 && $(($1 % 4)) -eq 3 ]]; then
-    echo io.containerd.runc.v2
+    echo /usr/bin/containerd-shim-runc-v2
   else
     echo io.containerd.berth.v2
   fi

@@ -3,7 +3,7 @@
 # propagates exit codes (3; 137 after SIGKILL); detached containers with tasks ls/ps/exec/kill/
 # pause/resume/metrics/delete; containers ls/info/rm; a working terminal with -t; ctr events shows
 # /tasks/*, /containers/* and /images/* events. Each with our shim (default runtime,
-# io.containerd.berth.v2) and with containerd's io.containerd.runc.v2 when it is installed.
+# io.containerd.berth.v2) and with containerd's shim (/usr/bin/containerd-shim-runc-v2) when installed.
 source "$BERTH_SRC/tests/integration/lib/harness.sh"
 require_root
 require_cmd ctr runc script
@@ -21,11 +21,14 @@ log "pull $IMG"
 bctr_pull "$IMG"
 
 runtimes=(io.containerd.berth.v2)
-[[ -x /usr/bin/containerd-shim-runc-v2 ]] && runtimes+=(io.containerd.runc.v2)
+[[ -x /usr/bin/containerd-shim-runc-v2 ]] && runtimes+=(/usr/bin/containerd-shim-runc-v2)
 
 for rt in "${runtimes[@]}"; do
-  short=${rt#io.containerd.}
+  short=${rt##*/}
+  short=${short#io.containerd.}
+  short=${short#containerd-shim-}
   short=${short%.v2}
+  short=${short%-v2}
   log "[$rt] ctr run --rm echo hi"
   out=$(timeout 60 ctr --address "$SOCK" run --runtime "$rt" --rm "$IMG" "hi-$short" echo hi)
   assert_eq "$out" "hi" "run --rm output"
