@@ -20,9 +20,15 @@ TEST(CgroupTest, ConfigSections) {
   ASSERT_TRUE(ParseConfig("oom_score = -500\n[cgroup]\npath = \"/berth\"\n", "t.toml", &cfg).ok());
   EXPECT_EQ(cfg.cgroup_path, "/berth");
   EXPECT_EQ(cfg.oom_score, -500);
-  Status s = ParseConfig("[cgroup]\nbogus = 1\n", "t.toml", &cfg);
-  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_NE(s.message().find("cgroup.bogus"), std::string::npos) << s;
+  // Unknown keys are warned about with their line, never refused (containerd ignores them).
+  std::vector<ConfigNote> notes;
+  Status s = ParseConfig("[cgroup]\nbogus = 1\n", "t.toml", &cfg, &notes);
+  EXPECT_TRUE(s.ok()) << s;
+  ASSERT_EQ(notes.size(), 1u);
+  EXPECT_EQ(notes[0].severity, ConfigNote::Severity::kWarn);
+  EXPECT_NE(notes[0].message.find("cgroup.bogus"), std::string::npos) << notes[0].message;
+  EXPECT_NE(notes[0].message.find("t.toml:2"), std::string::npos) << notes[0].message;
+  EXPECT_TRUE(absl::IsInvalidArgument(ParseConfig("[cgroup]\npath = 5\n", "t.toml", &cfg)));
 }
 
 }  // namespace

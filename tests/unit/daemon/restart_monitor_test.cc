@@ -111,19 +111,24 @@ TEST(ParseGoDurationTest, GoSyntax) {
 
 TEST(RestartConfigTest, IntervalFromPluginSection) {
   Config c;
-  EXPECT_EQ(c.restart_interval, std::chrono::seconds(10));
+  EXPECT_EQ(c.restart_monitor_interval_ms, 10000);
   ASSERT_TRUE(ParseConfig("version = 2\n[plugins.\"io.containerd.monitor.v1.restart\"]\ninterval = \"1s\"\n", "t.toml",
                           &c)
                   .ok());
-  EXPECT_EQ(c.restart_interval, std::chrono::seconds(1));
-  ASSERT_TRUE(ParseConfig("[plugins.\"io.containerd.internal.v1.restart\"]\ninterval = \"250ms\"\n", "t.toml", &c).ok());
-  EXPECT_EQ(c.restart_interval, std::chrono::milliseconds(250));
-  Status s = ParseConfig("[plugins]\n[plugins.\"io.containerd.monitor.v1.restart\"]\ninterval = \"often\"\n",
+  EXPECT_EQ(c.restart_monitor_interval_ms, 1000);
+  ASSERT_TRUE(ParseConfig("version = 2\n[plugins.\"io.containerd.internal.v1.restart\"]\ninterval = \"250ms\"\n",
+                          "t.toml", &c)
+                  .ok());
+  EXPECT_EQ(c.restart_monitor_interval_ms, 250);
+  // A version 1 file names the plugin by its short id.
+  ASSERT_TRUE(ParseConfig("[plugins.restart]\ninterval = \"2s\"\n", "t.toml", &c).ok());
+  EXPECT_EQ(c.restart_monitor_interval_ms, 2000);
+  Status s = ParseConfig("version = 2\n[plugins]\n[plugins.\"io.containerd.monitor.v1.restart\"]\ninterval = \"often\"\n",
                          "t.toml", &c);
   EXPECT_TRUE(absl::IsInvalidArgument(s));
-  EXPECT_NE(s.message().find("t.toml:3"), std::string::npos) << s;
+  EXPECT_NE(s.message().find("t.toml:4"), std::string::npos) << s;
   EXPECT_TRUE(absl::IsInvalidArgument(
-      ParseConfig("[plugins.\"io.containerd.monitor.v1.restart\"]\ninterval = 10\n", "t.toml", &c)));
+      ParseConfig("version = 2\n[plugins.\"io.containerd.monitor.v1.restart\"]\ninterval = 10\n", "t.toml", &c)));
 }
 
 // A world of namespaces, labelled containers and task states; the actions change it.
