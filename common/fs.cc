@@ -85,6 +85,13 @@ Status FsyncDir(const std::string& dir) {
   return Status();
 }
 
+Status WriteFileInPlace(const std::string& path, std::string_view data) {
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+  if (!fd) return ErrnoStatus(errno, "open " + path);
+  if (::write(fd.get(), data.data(), data.size()) < 0) return ErrnoStatus(errno, "write " + path);
+  return absl::OkStatus();
+}
+
 Status WriteFileAtomic(const std::string& path, std::string_view data, mode_t mode) {
   std::string tmpl = path + ".tmp-XXXXXX";
   UniqueFd fd(::mkostemp(tmpl.data(), O_CLOEXEC));

@@ -15,6 +15,10 @@ namespace berth {
 // Writes `data` to `path` atomically with mode `mode` (durable once this returns OK).
 Status WriteFileAtomic(const std::string& path, std::string_view data, mode_t mode = 0644);
 
+// Writes `data` to an existing file in one write(2), in place: for kernel interfaces (procfs,
+// cgroupfs) where a temporary file and rename cannot work. errno statuses.
+Status WriteFileInPlace(const std::string& path, std::string_view data);
+
 // Reads a whole (small) file. NotFound when it is missing.
 StatusOr<std::string> ReadFile(const std::string& path);
 

@@ -17,16 +17,6 @@ namespace {
 
 constexpr char kCgroupRoot[] = "/sys/fs/cgroup";
 
-Status WriteInPlace(const std::string& path, const std::string& data) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
-  if (fd < 0) return ErrnoStatus(errno, StrCat("open ", path));
-  ssize_t n = ::write(fd, data.data(), data.size());
-  int e = errno;
-  ::close(fd);
-  if (n < 0) return ErrnoStatus(e, StrCat("write ", path));
-  return Status();
-}
-
 bool IsEmptyFile(const std::string& path) {
   auto s = ReadFile(path);
   return s.ok() && s->find_first_not_of(" \n") == std::string::npos;
@@ -67,7 +57,7 @@ Status MakeLevels(const std::string& mount, const std::string& rel, bool cpuset)
       std::string mine = JoinPath(dir, f);
       if (!IsEmptyFile(mine)) continue;
       ASSIGN_OR_RETURN(std::string value, ReadFile(JoinPath(parent, f)));
-      RETURN_IF_ERROR(WriteInPlace(mine, value));
+      RETURN_IF_ERROR(WriteFileInPlace(mine, value));
     }
   }
   return Status();
@@ -86,14 +76,14 @@ Status JoinCgroup(const std::string& path, pid_t pid) {
   struct statfs fs;
   if (::statfs(kCgroupRoot, &fs) == 0 && fs.f_type == CGROUP2_SUPER_MAGIC) {
     RETURN_IF_ERROR(MakeLevels(kCgroupRoot, rel, false));
-    return WriteInPlace(JoinPath(JoinPath(kCgroupRoot, rel), "cgroup.procs"), procs_line);
+    return WriteFileInPlace(JoinPath(JoinPath(kCgroupRoot, rel), "cgroup.procs"), procs_line);
   }
   ASSIGN_OR_RETURN(std::vector<std::string> mounts, V1Mounts());
   if (mounts.empty()) return absl::FailedPreconditionError("no cgroup hierarchy is mounted");
   for (const std::string& m : mounts) {
     bool cpuset = ::access(JoinPath(m, "cpuset.cpus").c_str(), F_OK) == 0;
     RETURN_IF_ERROR(MakeLevels(m, rel, cpuset));
-    RETURN_IF_ERROR(WriteInPlace(JoinPath(JoinPath(m, rel), "cgroup.procs"), procs_line));
+    RETURN_IF_ERROR(WriteFileInPlace(JoinPath(JoinPath(m, rel), "cgroup.procs"), procs_line));
   }
   BLOG(Info) << "moved into cgroup " << path << " (" << mounts.size() << " v1 hierarchies)";
   return Status();

@@ -1,5 +1,7 @@
 #include "daemon/publish.h"
 
+#include "containerd/events/container.pb.h"
+
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/dynamic_message.h>
 
@@ -90,6 +92,15 @@ std::function<std::optional<std::string>(const FieldPath&)> EventFieldLookup(con
   std::shared_ptr<Message> msg(proto->New());
   if (!msg->ParseFromString(payload)) return nullptr;
   return [msg](const FieldPath& p) { return FieldOf(*msg, p, 0); };
+}
+
+void PublishContainerUpdate(events::Exchange& ex, const std::string& ns, const metadata::Container& c) {
+  containerd::events::ContainerUpdate ev;
+  ev.set_id(c.id);
+  ev.set_image(c.image);
+  for (const auto& [k, v] : c.labels) (*ev.mutable_labels())[k] = v;
+  ev.set_snapshot_key(c.snapshot_key);
+  PublishEvent(ex, ns, "/containers/update", ev);
 }
 
 void PublishEvent(events::Exchange& ex, const std::string& ns, const std::string& topic, const Message& event) {

@@ -7,11 +7,15 @@
 #include <string>
 
 #include "events/exchange.h"
+#include "metadata/containers.h"
 
 namespace berth::daemon {
 
 void PublishEvent(events::Exchange& ex, const std::string& ns, const std::string& topic,
                   const google::protobuf::Message& event);
+
+// /containers/update for `c`, as the Containers service publishes it.
+void PublishContainerUpdate(events::Exchange& ex, const std::string& ns, const metadata::Container& c);
 
 // A field lookup over an encoded message of a type known to this binary (for forwarded events).
 std::function<std::optional<std::string>(const FieldPath&)> EventFieldLookup(const std::string& type_url,

@@ -144,12 +144,7 @@ class DaemonRestartBackend final : public RestartBackend {
   Status RecordCount(const std::string& ns, metadata::Container& c, int count) {
     c.labels[kRestartCountLabel] = std::to_string(count);
     ASSIGN_OR_RETURN(c, d_.containers->Update(ns, c, {StrCat("labels.", kRestartCountLabel)}));
-    containerd::events::ContainerUpdate ev;
-    ev.set_id(c.id);
-    ev.set_image(c.image);
-    for (const auto& [k, v] : c.labels) (*ev.mutable_labels())[k] = v;
-    ev.set_snapshot_key(c.snapshot_key);
-    PublishEvent(*d_.events, ns, "/containers/update", ev);
+    PublishContainerUpdate(*d_.events, ns, c);
     return Status();
   }
 

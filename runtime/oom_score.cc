@@ -15,17 +15,6 @@ std::string PathOf(pid_t pid) {
   return pid == 0 ? std::string("/proc/self/oom_score_adj") : StrCat("/proc/", pid, "/oom_score_adj");
 }
 
-// procfs files are written in place, in one write(2).
-Status WriteProcFile(const std::string& path, const std::string& data) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
-  if (fd < 0) return ErrnoStatus(errno, StrCat("open ", path));
-  ssize_t n = ::write(fd, data.data(), data.size());
-  int e = errno;
-  ::close(fd);
-  if (n < 0) return ErrnoStatus(e, StrCat("write ", path));
-  return Status();
-}
-
 }  // namespace
 
 StatusOr<int> ReadOomScoreAdj(pid_t pid) {
@@ -41,7 +30,7 @@ Status WriteOomScoreAdj(pid_t pid, int score) {
   if (score < -kOomScoreAdjMax || score > kOomScoreAdjMax) {
     return absl::InvalidArgumentError(StrCat("oom_score_adj ", score, " outside -1000..1000"));
   }
-  return WriteProcFile(PathOf(pid), std::to_string(score));
+  return WriteFileInPlace(PathOf(pid), std::to_string(score));
 }
 
 Status AdjustShimOomScore(pid_t shim) {

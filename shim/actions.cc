@@ -72,14 +72,8 @@ int ListenUnix(const std::string& path, int* err) {
 // cgroup v2: the unified hierarchy; v1: every hierarchy that has `path` (NotFound if none).
 Status JoinShimCgroup(const std::string& path, pid_t pid) {
   std::string pidstr = std::to_string(pid);
-  auto add = [&](const std::string& dir) -> Status {
-    std::string procs = JoinPath(dir, "cgroup.procs");
-    UniqueFd fd(::open(procs.c_str(), O_WRONLY | O_CLOEXEC));
-    if (!fd) return ErrnoStatus(errno, StrCat("open ", procs));
-    if (::write(fd.get(), pidstr.data(), pidstr.size()) < 0) {
-      return ErrnoStatus(errno, StrCat("add shim to ", procs));
-    }
-    return absl::OkStatus();
+  auto add = [&](const std::string& dir) {
+    return WriteFileInPlace(JoinPath(dir, "cgroup.procs"), pidstr);
   };
   if (::access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0) {
     return add(StrCat("/sys/fs/cgroup", path));

@@ -157,12 +157,7 @@ grpc::ServerUnaryReactor* ContainersService::Update(grpc::CallbackServerContext*
     if (req->has_update_mask()) paths.assign(req->update_mask().paths().begin(), req->update_mask().paths().end());
     ASSIGN_OR_RETURN(metadata::Container c, d_.containers->Update(ns, FromProto(req->container()), paths));
     ToProto(c, resp->mutable_container());
-    containerd::events::ContainerUpdate ev;
-    ev.set_id(c.id);
-    ev.set_image(c.image);
-    for (const auto& [k, v] : c.labels) (*ev.mutable_labels())[k] = v;
-    ev.set_snapshot_key(c.snapshot_key);
-    PublishEvent(*d_.events, ns, "/containers/update", ev);
+    PublishContainerUpdate(*d_.events, ns, c);
     return Status();
   });
 }
