@@ -43,9 +43,16 @@ int Serve(const Flags& flags) {
   EventForwarder events(io, ttrpc_address ? ttrpc_address : "", flags.ns);
   boost::asio::steady_timer exit_timer(io);
   bool exiting = false;
+  std::string socket_path;
+  if (StatusOr<std::string> addr = ReadFile(JoinPath(bundle, "address")); addr.ok()) {
+    socket_path = ttrpc::SocketPathFromAddress(*addr);
+  }
   auto exit_shim = [&] {
     if (exiting) return;
     exiting = true;
+    // The socket goes first, before Shutdown is answered: a shim started next for the same
+    // container (same address) must listen afresh, never find this dying one and reuse it.
+    if (!socket_path.empty()) ::unlink(socket_path.c_str());
     // Let the Shutdown answer (and queued events) go out first.
     exit_timer.expires_after(std::chrono::milliseconds(50));
     exit_timer.async_wait([&](const boost::system::error_code&) { io.stop(); });
@@ -80,9 +87,6 @@ int Serve(const Flags& flags) {
   BLOG(Info) << "serving containerd.task.v2.Task, pid " << ::getpid();
   io.run();
   server.Close();
-  if (StatusOr<std::string> addr = ReadFile(JoinPath(bundle, "address")); addr.ok()) {
-    ::unlink(ttrpc::SocketPathFromAddress(*addr).c_str());
-  }
   BLOG(Info) << "shim exiting";
   return 0;
 }

@@ -279,6 +279,9 @@ void TaskService::StartExec(Process* p, Reply<task::StartResponse> done) {
         if (!pid.ok() || !st.ok()) {
           p->starting = false;
           p->start_failed = true;
+          // Close its stdio now: the client waits for EOF on its FIFOs before it even deletes
+          // the exec (containerd's shim never opened them for an exec that did not start).
+          p->io.reset();
           done(Wrap(pid.ok() ? st : pid.status(), "OCI runtime exec failed"));
           return;
         }
@@ -449,7 +452,12 @@ void TaskService::OnExit(int pid, int exit_code) {
   });
   auto drain = Guard([this, exec_id, report] {
     StatusOr<Process*> q = Find(cfg_.id, exec_id);
-    if (q.ok()) (*q)->io->WhenDrained(kDrainBound, report);
+    if (!q.ok()) return;
+    if ((*q)->io) {
+      (*q)->io->WhenDrained(kDrainBound, report);
+    } else {
+      report();
+    }
   });
   if (p->is_init() && kill_all_on_exit_) {
     // No PID namespace of its own: nothing else may outlive init (runc kill --all).
