@@ -152,11 +152,45 @@ wait_for 20 grep -q 'container oom oom' "$T/docker-events.txt" || fail "no oom e
 ev=$(cat "$T/docker-events.txt")
 for e in "image pull" "container create web" "container start web" "container die web" \
   "container exec_start" "container pause web" "container unpause web" "container kill web" \
-  "container stop trap" "container die onfail" "container restart always" "container die oom" "container destroy up"; do
+  "container stop trap" "container die onfail" "container die oom" "container destroy up"; do
   assert_contains "$ev" "$e" "docker events"
 done
 assert_eq "$(grep -c 'container start onfail' <<<"$ev")" 3 "on-failure:2: three starts"
 assert_eq "$(grep -c 'container die onfail' <<<"$ev")" 3 "on-failure:2: three dies"
+(($(grep -c 'container start always' <<<"$ev") >= 3)) || fail "restart always: fewer than 3 starts in the events"
+
+log "DOCKER_BUILDKIT=0 docker build (FROM, RUN, COPY, CMD), then run it"
+mkdir -p "$T/build-ctx"
+printf 'from-the-context\n' >"$T/build-ctx/file.txt"
+cat >"$T/build-ctx/Dockerfile" <<DF
+FROM $IMG
+RUN echo built-by-run > /built.txt && test -f /built.txt
+COPY file.txt /copied.txt
+CMD ["sh", "-c", "cat /built.txt /copied.txt"]
+DF
+out=$(DOCKER_BUILDKIT=0 D build --network none -t berth-built:1 "$T/build-ctx" 2>&1) || fail "docker build: $out"
+assert_eq "$(D run --rm "${N[@]}" berth-built:1)" "built-by-run
+from-the-context" "the built image runs its CMD"
+
+log "berthd SIGKILLed and restarted under running Docker containers"
+mkdir -p "$T/trigger"
+for i in 1 2 3 4; do D run -d --name keep$i "${N[@]}" "$IMG" sleep 1000 >/dev/null; done
+D run -d --name late "${N[@]}" -v "$T/trigger:/trigger" "$IMG" \
+  sh -c 'while [ ! -e /trigger/go ]; do sleep 0.1; done; exit 9' >/dev/null
+pids_before=$(for i in 1 2 3 4; do D inspect -f '{{.State.Pid}}' keep$i; done)
+kill_berthd
+touch "$T/trigger/go"
+late_pid=$(D inspect -f '{{.State.Pid}}' late)
+wait_for 30 bash -c "! kill -0 $late_pid" || fail "late did not exit while berthd was down"
+start_berthd
+for i in 1 2 3 4; do assert_eq "$(state_of keep$i)" "running 0" "keep$i still running"; done
+assert_eq "$(for i in 1 2 3 4; do D inspect -f '{{.State.Pid}}' keep$i; done)" "$pids_before" "the same processes"
+wait_for 60 bash -c "[[ \"\$(env DOCKER_CONFIG=$T/docker-config /usr/bin/docker -H unix://$DSOCK inspect -f '{{.State.Status}} {{.State.ExitCode}}' late)\" == 'exited 9' ]]" ||
+  fail "the container that exited while berthd was down: [$(state_of late)], want [exited 9]"
+assert_eq "$(D exec keep1 sh -c 'echo after-restart')" "after-restart" "exec after berthd restart"
+D stop -t 1 keep2 >/dev/null
+assert_eq "$(state_of keep2)" "exited 137" "stop after berthd restart"
+D rm -f keep1 keep2 keep3 keep4 late >/dev/null
 
 log "dockerd never touched the host's paths"
 assert_eq "$(host_paths)" "$before" "/var/lib/docker, /run/docker, /etc/docker/key.json untouched"
