@@ -192,6 +192,51 @@ D stop -t 1 keep2 >/dev/null
 assert_eq "$(state_of keep2)" "exited 137" "stop after berthd restart"
 D rm -f keep1 keep2 keep3 keep4 late >/dev/null
 
+log "docker-compose: two services, the client reaches the server by name over the project network"
+require_cmd docker-compose ip
+mkdir -p "$T/compose"
+cat >"$T/compose/docker-compose.yml" <<YML
+version: "2.4"
+services:
+  server:
+    image: $IMG
+    command: ["sh", "-c", "mkdir -p /srv && echo hello-from-server > /srv/index.html && exec httpd -f -p 8080 -h /srv"]
+  client:
+    image: $IMG
+    depends_on: [server]
+    command: ["sh", "-c", "until wget -qO- http://server:8080/index.html; do sleep 0.2; done; exec sleep 1000"]
+YML
+DC() { timeout -k 5 180 env DOCKER_HOST="unix://$DSOCK" DOCKER_CONFIG="$T/docker-config" docker-compose -p "bt$$" -f "$T/compose/docker-compose.yml" "$@"; }
+bridges_before=$(ip -o link show type bridge | awk -F': ' '{print $2}' | sort)
+out=$(DC up -d 2>&1) || fail "docker-compose up -d: $out"
+comm -13 <(echo "$bridges_before") <(ip -o link show type bridge | awk -F': ' '{print $2}' | sort) >>"$T/docker-bridges"
+out=$(DC ps)
+assert_contains "$out" "bt$$_server_1" "compose ps: server"
+assert_contains "$out" "bt$$_client_1" "compose ps: client"
+wait_for 60 bash -c "env DOCKER_HOST=unix://$DSOCK DOCKER_CONFIG=$T/docker-config docker-compose -p bt$$ -f $T/compose/docker-compose.yml logs client | grep -q hello-from-server" ||
+  fail "compose: the client did not reach the server: $(DC logs 2>&1)"
+assert_eq "$(D inspect -f '{{.State.Status}}' "bt$$_server_1") $(D inspect -f '{{.State.Status}}' "bt$$_client_1")" "running running" "both services running"
+out=$(DC down 2>&1) || fail "docker-compose down: $out"
+assert_eq "$(D ps -aq)" "" "compose down removed the containers"
+assert_not_contains "$(D network ls --format '{{.Name}}')" "bt$$_default" "compose down removed the network"
+
+log "dockerd restarted with --live-restore keeps running containers and re-attaches"
+kill -TERM "$DOCKERD_PID"; wait "$DOCKERD_PID" 2>/dev/null || true
+start_dockerd --live-restore
+D run -d --name live "${N[@]}" "$IMG" sh -c 'i=0; while true; do echo tick-$i; i=$((i+1)); sleep 0.2; done' >/dev/null
+lpid=$(D inspect -f '{{.State.Pid}}' live)
+kill -TERM "$DOCKERD_PID"; wait "$DOCKERD_PID" 2>/dev/null || true
+kill -0 "$lpid" || fail "live-restore: dockerd's shutdown stopped the container"
+start_dockerd --live-restore
+assert_eq "$(state_of live)" "running 0" "live-restore: still running"
+assert_eq "$(D inspect -f '{{.State.Pid}}' live)" "$lpid" "live-restore: the same process"
+n1=$(D logs live 2>&1 | wc -l)
+wait_for 30 bash -c "(( \$(env DOCKER_CONFIG=$T/docker-config /usr/bin/docker -H unix://$DSOCK logs live 2>&1 | wc -l) > $n1 + 3 ))" || fail "live-restore: logs not re-attached"
+assert_eq "$(D exec live echo live-exec)" "live-exec" "live-restore: exec"
+D stop -t 1 live >/dev/null
+assert_eq "$(state_of live)" "exited 137" "live-restore: stop"
+D rm -f live >/dev/null
+
 log "dockerd never touched the host's paths"
 assert_eq "$(host_paths)" "$before" "/var/lib/docker, /run/docker, /etc/docker/key.json untouched"
 log "PASS"

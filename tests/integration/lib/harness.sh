@@ -192,7 +192,8 @@ trap harness_cleanup EXIT
 # containerd: no bridge, no iptables rules, no own containerd, its trust key and config file in $T,
 # containers' cgroups under /<namespace>-docker, $REGISTRY as an insecure registry. Sets DSOCK
 # (its API socket) and DOCKERD_PID; `dk ARGS...` runs /usr/bin/docker against it. On exit, dockerd,
-# its containers (runc state under $T/docker-exec) and their cgroups are removed before the rest.
+# its containers (runc state under $T/docker-exec), their cgroups and the bridges a test listed in
+# $T/docker-bridges (one name a line) are removed before the rest.
 DOCKERD_PID=""
 start_dockerd() {
   require_cmd dockerd /usr/bin/docker
@@ -203,7 +204,7 @@ start_dockerd() {
   [[ -n "${REGISTRY:-}" ]] && reg=(--insecure-registry "$REGISTRY")
   dockerd --config-file "$T/docker-daemon.json" --data-root "$T/docker" --exec-root "$T/docker-exec" \
     -H "unix://$DSOCK" --pidfile "$T/docker.pid" --containerd "$SOCK" \
-    --bridge=none --iptables=false --ip-masq=false --ip6tables=false --userland-proxy=false \
+    --bridge=none --iptables=false --ip-masq=false --ip6tables=false --ip-forward=false --userland-proxy=false \
     --cgroup-parent "/$CONTAINERD_NAMESPACE-docker" "${reg[@]}" "$@" >>"$T/dockerd.log" 2>&1 &
   DOCKERD_PID=$!
   HARNESS_PIDS+=("$DOCKERD_PID")
@@ -222,6 +223,8 @@ harness_dockerd_cleanup() {
       runc --root "$rroot" delete -f "$id" >/dev/null 2>&1
     done
   done
+  local b
+  for b in $(cat "$T/docker-bridges" 2>/dev/null); do ip link delete "$b" 2>/dev/null; done
   local m
   for m in /sys/fs/cgroup/*/"$CONTAINERD_NAMESPACE-docker"; do
     [[ -d "$m" ]] && find "$m" -depth -type d -exec rmdir {} \; 2>/dev/null
