@@ -11,7 +11,11 @@ source "$BERTH_SRC/tests/integration/lib/harness.sh"
 require_root
 require_cmd ctr runc script dockerd /usr/bin/docker
 # What of the host's Docker paths exists before: dockerd on $T must not create or change them.
-host_paths() { ls -d --full-time /var/lib/docker /run/docker /run/docker.sock /etc/docker/key.json 2>/dev/null || true; }
+# (/run/docker/plugins, which dockerd makes whatever its flags, is removed by the harness.)
+host_paths() {
+  ls -d --full-time /var/lib/docker /run/docker.sock /run/docker.pid /etc/docker/key.json 2>/dev/null || true
+  find /run/docker -mindepth 1 -not -path /run/docker/plugins 2>/dev/null || true
+}
 before=$(host_paths)
 # contrib/systemd/docker.service.d/berth.conf: Debian's dockerd command line, with berthd's socket.
 dropin="$BERTH_SRC/contrib/systemd/docker.service.d/berth.conf"
@@ -238,5 +242,5 @@ assert_eq "$(state_of live)" "exited 137" "live-restore: stop"
 D rm -f live >/dev/null
 
 log "dockerd never touched the host's paths"
-assert_eq "$(host_paths)" "$before" "/var/lib/docker, /run/docker, /etc/docker/key.json untouched"
+assert_eq "$(host_paths)" "$before" "/var/lib/docker, /run/docker.sock, /run/docker/*, /etc/docker/key.json untouched"
 log "PASS"

@@ -192,11 +192,15 @@ trap harness_cleanup EXIT
 # containerd: no bridge, no iptables rules, no own containerd, its trust key and config file in $T,
 # containers' cgroups under /<namespace>-docker, $REGISTRY as an insecure registry. Sets DSOCK
 # (its API socket) and DOCKERD_PID; `dk ARGS...` runs /usr/bin/docker against it. On exit, dockerd,
-# its containers (runc state under $T/docker-exec), their cgroups and the bridges a test listed in
-# $T/docker-bridges (one name a line) are removed before the rest.
+# its containers (runc state under $T/docker-exec), their cgroups, the bridges a test listed in
+# $T/docker-bridges (one name a line) and /run/docker/plugins if it made it are removed first.
 DOCKERD_PID=""
+DOCKERD_MADE_RUN_DIR=""
 start_dockerd() {
   require_cmd dockerd /usr/bin/docker
+  # dockerd always makes /run/docker/plugins (its plugins' exec root, no flag moves it); it is
+  # removed on exit when this test made it.
+  [[ -e /run/docker || -n "$DOCKERD_MADE_RUN_DIR" ]] || DOCKERD_MADE_RUN_DIR=1
   DSOCK="$T/docker.sock"
   mkdir -p "$T/docker" "$T/docker-exec" "$T/docker-config"
   printf '{"deprecated-key-path": "%s"}\n' "$T/docker-key.json" >"$T/docker-daemon.json"
@@ -225,6 +229,7 @@ harness_dockerd_cleanup() {
   done
   local b
   for b in $(cat "$T/docker-bridges" 2>/dev/null); do ip link delete "$b" 2>/dev/null; done
+  [[ -n "$DOCKERD_MADE_RUN_DIR" ]] && rmdir /run/docker/plugins /run/docker 2>/dev/null
   local m
   for m in /sys/fs/cgroup/*/"$CONTAINERD_NAMESPACE-docker"; do
     [[ -d "$m" ]] && find "$m" -depth -type d -exec rmdir {} \; 2>/dev/null
