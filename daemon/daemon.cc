@@ -10,6 +10,7 @@
 #include "common/log.h"
 #include "daemon/cgroup.h"
 #include "daemon/publish.h"
+#include "runtime/bundle.h"
 #include "runtime/oom_score.h"
 #include "daemon/gc_wiring.h"
 
@@ -18,6 +19,9 @@ namespace {
 
 // Ingests not written to for this long are removed at start-up (containerd expires them after 24h).
 constexpr int64_t kStaleIngestAge = int64_t{24} * 3600 * 1000000000;
+// How long, after a restart under running tasks, exits are held for clients that re-subscribe late
+// (dockerd reconnects with gRPC's backoff: 1 s, 1.6 s, 2.6 s, ... after a long outage).
+constexpr std::chrono::seconds kRestartEventHold{120};
 
 // A random RFC 4122 version 4 UUID from the kernel's random source.
 StatusOr<std::string> NewUuid() {
@@ -92,6 +96,13 @@ StatusOr<std::unique_ptr<Daemon>> BuildDaemon(const Config& config) {
         PublishEvent(*ex, ns, topic, ev);
       },
       [pool](std::function<void()> fn) { boost::asio::post(*pool, std::move(fn)); });
+  // Restarted under running tasks: exits that happened while berthd was down reach berthd now
+  // (shims' retried forwards, dead shims cleaned up below), usually before clients whose event
+  // stream broke have re-subscribed; hold them for those clients (events/exchange.h, Hold).
+  if (!runtime::ListBundles(config.root, config.state).empty()) {
+    d->events->Hold({"/tasks/exit", "/tasks/oom", "/tasks/delete"},
+                    std::chrono::steady_clock::now() + kRestartEventHold);
+  }
   d->tasks->LoadExisting();
   d->images = std::make_unique<metadata::ImageStore>(*d->db);
   d->leases = std::make_unique<metadata::LeaseStore>(*d->db);

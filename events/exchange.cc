@@ -20,6 +20,23 @@ Status ValidateTopic(std::string_view topic) {
   return Status();
 }
 
+bool Exchange::Matches(const Filter& f, const Envelope& env) const {
+  auto adaptor = [&env](const FieldPath& p) -> std::optional<std::string> {
+    if (p.empty()) return std::nullopt;
+    if (p[0] == "topic") return NonEmptyField(env.topic);
+    if (p[0] == "namespace") return NonEmptyField(env.ns);
+    if (p[0] == "event" && env.event_field) return env.event_field(FieldPath(p.begin() + 1, p.end()));
+    return std::nullopt;
+  };
+  return f.Match(adaptor);
+}
+
+void Exchange::ExpireHoldLocked() {
+  if (hold_prefixes_.empty() || std::chrono::steady_clock::now() < hold_until_) return;
+  hold_prefixes_.clear();
+  held_.clear();
+}
+
 void Exchange::Publish(Envelope env) {
   if (env.timestamp_ns == 0) {
     struct timespec ts;
@@ -29,25 +46,47 @@ void Exchange::Publish(Envelope env) {
   std::vector<std::shared_ptr<Callback>> targets;
   {
     std::lock_guard<std::mutex> l(mu_);
-    auto adaptor = [&env](const FieldPath& p) -> std::optional<std::string> {
-      if (p.empty()) return std::nullopt;
-      if (p[0] == "topic") return NonEmptyField(env.topic);
-      if (p[0] == "namespace") return NonEmptyField(env.ns);
-      if (p[0] == "event" && env.event_field) return env.event_field(FieldPath(p.begin() + 1, p.end()));
-      return std::nullopt;
-    };
     for (auto& [id, sub] : subs_) {
-      if (sub.filter.Match(adaptor)) targets.push_back(sub.cb);
+      if (Matches(sub.filter, env)) targets.push_back(sub.cb);
+    }
+    ExpireHoldLocked();
+    for (const std::string& prefix : hold_prefixes_) {
+      if (env.topic.compare(0, prefix.size(), prefix) != 0) continue;
+      if (held_.size() >= kMaxHeld) held_.pop_front();
+      held_.push_back(env);
+      break;
     }
   }
   for (auto& cb : targets) (*cb)(env);
 }
 
 uint64_t Exchange::Subscribe(Filter filter, Callback cb) {
-  std::lock_guard<std::mutex> l(mu_);
-  uint64_t id = next_id_++;
-  subs_.emplace(id, Sub{std::move(filter), std::make_shared<Callback>(std::move(cb))});
+  auto shared = std::make_shared<Callback>(std::move(cb));
+  std::vector<Envelope> replay;
+  uint64_t id;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    id = next_id_++;
+    ExpireHoldLocked();
+    for (const Envelope& env : held_) {
+      if (Matches(filter, env)) replay.push_back(env);
+    }
+    subs_.emplace(id, Sub{std::move(filter), shared});
+  }
+  for (const Envelope& env : replay) (*shared)(env);
   return id;
+}
+
+void Exchange::Hold(std::vector<std::string> topic_prefixes, std::chrono::steady_clock::time_point until) {
+  std::lock_guard<std::mutex> l(mu_);
+  hold_prefixes_ = std::move(topic_prefixes);
+  hold_until_ = until;
+  held_.clear();
+}
+
+size_t Exchange::held() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return held_.size();
 }
 
 void Exchange::Unsubscribe(uint64_t id) {

@@ -10,13 +10,16 @@
 // thread and must not block (subscribers queue and return).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <optional>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "common/filters.h"
 #include "common/status.h"
@@ -43,18 +46,36 @@ class Exchange {
   // Delivers `env` to every matching subscriber. Fills the timestamp when it is 0.
   void Publish(Envelope env);
 
-  // Registers a subscriber; the returned id is passed to Unsubscribe.
+  // Registers a subscriber; the returned id is passed to Unsubscribe. While a hold is on (see
+  // Hold), the held envelopes matching `filter` are delivered to `cb` first, in publish order,
+  // on the calling thread, before Subscribe returns.
   uint64_t Subscribe(Filter filter, Callback cb);
   void Unsubscribe(uint64_t id);
+
+  // Hold for late subscribers (berthd restarted under running tasks): until `until`, envelopes
+  // whose topic starts with one of `topic_prefixes` are kept (at most kMaxHeld, the oldest
+  // dropped) and given to every subscriber that subscribes after they were published. A client
+  // whose event stream broke when berthd died (dockerd, which learns exits only from /tasks/exit)
+  // re-subscribes after its reconnect backoff; the exits shims forwarded, or berthd published for
+  // dead shims, in between would otherwise be lost. A subscriber never gets an envelope twice.
+  void Hold(std::vector<std::string> topic_prefixes, std::chrono::steady_clock::time_point until);
+  size_t held() const;
+  static constexpr size_t kMaxHeld = 1024;
 
  private:
   struct Sub {
     Filter filter;
     std::shared_ptr<Callback> cb;
   };
-  std::mutex mu_;
+  bool Matches(const Filter& f, const Envelope& env) const;
+  void ExpireHoldLocked();
+
+  mutable std::mutex mu_;
   uint64_t next_id_ = 1;
   std::map<uint64_t, Sub> subs_;
+  std::vector<std::string> hold_prefixes_;
+  std::chrono::steady_clock::time_point hold_until_{};
+  std::deque<Envelope> held_;
 };
 
 }  // namespace berth::events

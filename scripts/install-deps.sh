@@ -17,6 +17,8 @@ PACKAGES=(
   # runtime and integration-test peers
   runc crun criu containerd docker-registry skopeo umoci busybox-static
   util-linux procps e2fsprogs iproute2 psmisc bsdextrautils systemd curl python3 ca-certificates zstd
+  # Docker Engine on berthd (tests/integration/test_docker.sh runs its own dockerd under /tmp)
+  docker.io docker-compose
 )
 
 missing=()
@@ -40,3 +42,9 @@ if ((had_policy == 0)); then
 fi
 trap '((had_policy == 0)) && rm -f /usr/sbin/policy-rc.d' EXIT
 apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# Debian's docker.io enables docker.service and docker.socket on install (policy-rc.d only stops it
+# from starting them now): a host that did not have Docker must not get a dockerd on
+# /var/lib/docker at its next boot because berth's tests needed the binaries.
+if [[ " ${missing[*]} " == *" docker.io "* ]] && command -v systemctl >/dev/null; then
+  systemctl disable docker.service docker.socket >/dev/null 2>&1 || true
+fi

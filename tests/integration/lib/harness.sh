@@ -187,3 +187,53 @@ harness_cleanup() {
   exit $rc
 }
 trap harness_cleanup EXIT
+
+# start_dockerd [ARGS]: Debian's dockerd on private paths under $T, using berthd ($SOCK) as its
+# containerd: no bridge, no iptables rules, no own containerd, its trust key and config file in $T,
+# containers' cgroups under /<namespace>-docker, $REGISTRY as an insecure registry. Sets DSOCK
+# (its API socket) and DOCKERD_PID; `dk ARGS...` runs /usr/bin/docker against it. On exit, dockerd,
+# its containers (runc state under $T/docker-exec), their cgroups, the bridges a test listed in
+# $T/docker-bridges (one name a line) and /run/docker/plugins if it made it are removed first.
+DOCKERD_PID=""
+DOCKERD_MADE_RUN_DIR=""
+start_dockerd() {
+  require_cmd dockerd /usr/bin/docker
+  # dockerd always makes /run/docker/plugins (its plugins' exec root, no flag moves it); it is
+  # removed on exit when this test made it.
+  [[ -e /run/docker || -n "$DOCKERD_MADE_RUN_DIR" ]] || DOCKERD_MADE_RUN_DIR=1
+  DSOCK="$T/docker.sock"
+  mkdir -p "$T/docker" "$T/docker-exec" "$T/docker-config"
+  printf '{"deprecated-key-path": "%s"}\n' "$T/docker-key.json" >"$T/docker-daemon.json"
+  local reg=()
+  [[ -n "${REGISTRY:-}" ]] && reg=(--insecure-registry "$REGISTRY")
+  dockerd --config-file "$T/docker-daemon.json" --data-root "$T/docker" --exec-root "$T/docker-exec" \
+    -H "unix://$DSOCK" --pidfile "$T/docker.pid" --containerd "$SOCK" \
+    --bridge=none --iptables=false --ip-masq=false --ip6tables=false --ip-forward=false --userland-proxy=false \
+    --cgroup-parent "/$CONTAINERD_NAMESPACE-docker" "${reg[@]}" "$@" >>"$T/dockerd.log" 2>&1 &
+  DOCKERD_PID=$!
+  HARNESS_PIDS+=("$DOCKERD_PID")
+  trap harness_dockerd_cleanup EXIT
+  wait_for 60 dk version || { tail -n 30 "$T/dockerd.log" >&2; fail "dockerd did not become ready"; }
+}
+dk() { DOCKER_CONFIG="$T/docker-config" /usr/bin/docker -H "unix://$DSOCK" "$@"; }
+harness_dockerd_cleanup() {
+  local rc=$?
+  set +e
+  [[ -n "$DOCKERD_PID" ]] && kill -KILL "$DOCKERD_PID" 2>/dev/null && wait "$DOCKERD_PID" 2>/dev/null
+  local rroot id
+  for rroot in $(find "$T/docker-exec" -name state.json -printf '%h\n' 2>/dev/null | xargs -r -n1 dirname | sort -u); do
+    for id in $(runc --root "$rroot" list -q 2>/dev/null); do
+      runc --root "$rroot" kill "$id" KILL >/dev/null 2>&1
+      runc --root "$rroot" delete -f "$id" >/dev/null 2>&1
+    done
+  done
+  local b
+  for b in $(cat "$T/docker-bridges" 2>/dev/null); do ip link delete "$b" 2>/dev/null; done
+  [[ -n "$DOCKERD_MADE_RUN_DIR" ]] && rmdir /run/docker/plugins /run/docker 2>/dev/null
+  local m
+  for m in /sys/fs/cgroup/*/"$CONTAINERD_NAMESPACE-docker"; do
+    [[ -d "$m" ]] && find "$m" -depth -type d -exec rmdir {} \; 2>/dev/null
+  done
+  (exit "$rc")
+  harness_cleanup
+}

@@ -98,5 +98,39 @@ TEST(Exchange, TimestampFilledAndTopicsValidated) {
   EXPECT_TRUE(absl::IsInvalidArgument(ValidateTopic("/a//b")));
 }
 
+// Hold: envelopes on held topics published before a subscriber came are given to it first, once,
+// filtered; earlier subscribers get no replay; other topics are not held; the hold expires.
+TEST(Exchange, HoldGivesLateSubscribersTheHeldEnvelopesOnce) {
+  Exchange ex;
+  ex.Hold({"/tasks/exit", "/tasks/oom"}, std::chrono::steady_clock::now() + std::chrono::hours(1));
+  std::vector<std::string> early, late, other_ns;
+  ex.Subscribe(*Filter::ParseAll({}), [&early](const Envelope& e) { early.push_back(e.ns + e.topic); });
+  ex.Publish(Env("moby", "/tasks/exit", "c1"));
+  ex.Publish(Env("moby", "/tasks/start", "c2"));
+  ex.Publish(Env("other", "/tasks/oom", "c3"));
+  EXPECT_EQ(ex.held(), 2u);
+  ex.Subscribe(*Filter::ParseAll({"namespace==moby,topic~=|^/tasks/|"}),
+               [&late](const Envelope& e) { late.push_back(e.ns + e.topic); });
+  EXPECT_EQ(late, (std::vector<std::string>{"moby/tasks/exit"}));
+  ex.Publish(Env("moby", "/tasks/exit", "c4"));
+  EXPECT_EQ(late, (std::vector<std::string>{"moby/tasks/exit", "moby/tasks/exit"}));
+  EXPECT_EQ(early, (std::vector<std::string>{"moby/tasks/exit", "moby/tasks/start", "other/tasks/oom", "moby/tasks/exit"}));
+  ex.Subscribe(*Filter::ParseAll({"namespace==other"}), [&other_ns](const Envelope& e) { other_ns.push_back(e.topic); });
+  EXPECT_EQ(other_ns, (std::vector<std::string>{"/tasks/oom"}));
+
+  Exchange expired;
+  expired.Hold({"/tasks/exit"}, std::chrono::steady_clock::now() - std::chrono::seconds(1));
+  expired.Publish(Env("moby", "/tasks/exit", "c1"));
+  EXPECT_EQ(expired.held(), 0u);
+  std::vector<std::string> none;
+  expired.Subscribe(*Filter::ParseAll({}), [&none](const Envelope& e) { none.push_back(e.topic); });
+  EXPECT_TRUE(none.empty());
+
+  Exchange bounded;
+  bounded.Hold({"/tasks/exit"}, std::chrono::steady_clock::now() + std::chrono::hours(1));
+  for (size_t i = 0; i < Exchange::kMaxHeld + 5; ++i) bounded.Publish(Env("moby", "/tasks/exit", "c"));
+  EXPECT_EQ(bounded.held(), Exchange::kMaxHeld);
+}
+
 }  // namespace
 }  // namespace berth::events
