@@ -1,5 +1,7 @@
 #include "shim/events.h"
 
+#include <algorithm>
+
 #include <time.h>
 
 #include "common/log.h"
@@ -9,7 +11,10 @@ namespace berth::shim {
 
 namespace {
 constexpr size_t kMaxQueued = 128;
-constexpr int kMaxAttempts = 5;
+// With the delays below, about 22 s in all: longer than containerd's shim (~15 s), so an event
+// survives a daemon restart (berthd SIGKILLed and started again by systemd).
+constexpr int kMaxAttempts = 10;
+constexpr int kMaxDelayMs = 4000;
 constexpr auto kForwardTimeout = std::chrono::seconds(5);
 }  // namespace
 
@@ -73,7 +78,7 @@ void EventForwarder::OnSent(const Status& st) {
     return;
   }
   if (st.code() == absl::StatusCode::kDeadlineExceeded) client_.reset();
-  retry_timer_.expires_after(std::chrono::milliseconds(100 << item.attempts));
+  retry_timer_.expires_after(std::chrono::milliseconds(std::min(100 << item.attempts, kMaxDelayMs)));
   retry_timer_.async_wait([this](const boost::system::error_code& ec) {
     if (!ec) SendNext();
   });

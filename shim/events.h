@@ -4,7 +4,8 @@
 //
 // Publish() only queues (bounded: the oldest event is dropped when 128 are waiting), so exit
 // handling never blocks on the daemon. Events are sent one at a time in order; a failed send
-// is retried up to 5 times with growing delays (reconnecting as needed), then dropped. With
+// is retried up to 10 times with growing delays (0.2 s doubling to at most 4 s, ~22 s in all,
+// reconnecting as needed), then dropped. With
 // no TTRPC_ADDRESS events are dropped silently. Loop thread only.
 #pragma once
 
