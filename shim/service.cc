@@ -37,11 +37,6 @@ StatusOr<int> ReadPidFile(const std::string& path) {
   return absl::InternalError(StrCat("bad pid file ", path, ": \"", s, "\""));
 }
 
-Status Wrap(const Status& st, std::string_view what) {
-  if (st.ok()) return st;
-  return Status(st.code(), StrCat(what, ": ", st.message()));
-}
-
 constexpr auto kDrainBound = std::chrono::milliseconds(2000);
 
 }  // namespace
@@ -191,7 +186,7 @@ void TaskService::FinishCreate(Status st, const task::CreateTaskRequest& r,
   StatusOr<int> pid = st.ok() ? ReadPidFile(BundlePath("init.pid")) : StatusOr<int>(st);
   if (pid.ok()) st = init_->io->Started();
   if (!pid.ok() || !st.ok()) {
-    Status err = Wrap(pid.ok() ? st : pid.status(), "OCI runtime create failed");
+    Status err = Annotate(pid.ok() ? st : pid.status(), "OCI runtime create failed");
     init_.reset();
     MakeRunc().Delete(cfg_.id, /*force=*/true, [this, alive = std::weak_ptr<bool>(alive_), err,
                                                  done](Status) {
@@ -256,7 +251,7 @@ void TaskService::StartInit(Process* p, Reply<task::StartResponse> done) {
     if (!st.ok()) {
       p->starting = false;
       p->start_failed = true;
-      done(Wrap(st, "OCI runtime start failed"));
+      done(Annotate(st, "OCI runtime start failed"));
       if (p->report_after_start) ReportExit(p);
       return;
     }
@@ -282,7 +277,7 @@ void TaskService::StartExec(Process* p, Reply<task::StartResponse> done) {
           // Close its stdio now: the client waits for EOF on its FIFOs before it even deletes
           // the exec (containerd's shim never opened them for an exec that did not start).
           p->io.reset();
-          done(Wrap(pid.ok() ? st : pid.status(), "OCI runtime exec failed"));
+          done(Annotate(pid.ok() ? st : pid.status(), "OCI runtime exec failed"));
           return;
         }
         (void)p->SetState(ProcState::kRunning);
@@ -369,7 +364,7 @@ void TaskService::Delete(const task::DeleteRequest& r, Reply<task::DeleteRespons
                       p->deleting = false;
                       // Already gone from the runtime (deleted behind our back): fine.
                       if (!st.ok() && st.code() != absl::StatusCode::kNotFound) {
-                        return done(Wrap(st, "failed to delete task"));
+                        return done(Annotate(st, "failed to delete task"));
                       }
                       UnmountRootfs();
                       FinishDelete(p, done);

@@ -13,11 +13,6 @@ namespace berth::shim {
 
 namespace {
 constexpr char kService[] = "containerd.task.v2.Task";
-
-Status Wrap(const Status& st, std::string_view what) {
-  if (st.ok()) return st;
-  return Status(st.code(), StrCat(what, ": ", st.message()));
-}
 }  // namespace
 
 StatusOr<task::StateResponse> TaskService::State(const task::StateRequest& r) {
@@ -105,7 +100,7 @@ void TaskService::Pause(const task::PauseRequest& r, Reply<Empty> done) {
   MakeRunc().Pause(cfg_.id, [this, alive = std::weak_ptr<bool>(alive_), p, done](Status st) {
     if (alive.expired()) return;
     p->pausing = false;
-    if (!st.ok()) return done(Wrap(st, "OCI runtime pause failed"));
+    if (!st.ok()) return done(Annotate(st, "OCI runtime pause failed"));
     if (p->state() == ProcState::kRunning) (void)p->SetState(ProcState::kPaused);
     containerd::events::TaskPaused ev;
     ev.set_container_id(cfg_.id);
@@ -124,7 +119,7 @@ void TaskService::Resume(const task::ResumeRequest& r, Reply<Empty> done) {
   }
   MakeRunc().Resume(cfg_.id, [this, alive = std::weak_ptr<bool>(alive_), p, done](Status st) {
     if (alive.expired()) return;
-    if (!st.ok()) return done(Wrap(st, "OCI runtime resume failed"));
+    if (!st.ok()) return done(Annotate(st, "OCI runtime resume failed"));
     if (p->state() == ProcState::kPaused) (void)p->SetState(ProcState::kRunning);
     containerd::events::TaskResumed ev;
     ev.set_container_id(cfg_.id);

@@ -29,15 +29,6 @@ done
 
 # shim_lines_since LINE ID: lines of berthd.log after LINE forwarded from ID's shim.
 shim_lines_since() { tail -n +"$(($1 + 1))" "$T/berthd.log" | grep -F "shim $NS/$2: " || true; }
-shim_of() {
-  local bundle="$STATE/io.containerd.runtime.v2.task/$NS/$1" p
-  for p in /proc/[0-9]*; do
-    [[ "$(readlink "$p/cwd" 2>/dev/null)" == "$bundle" ]] || continue
-    [[ "$(tr '\0' ' ' <"$p/cmdline")" == *" -id $1 "* ]] || continue
-    echo "${p#/proc/}"
-    return
-  done
-}
 # make_shim_log ID N: makes the shim write to its log now. berth's shim logs an exec's exit at
 # debug level; containerd's logs a goroutine dump on SIGUSR1 (its documented debugging aid).
 make_shim_log() {

@@ -76,16 +76,6 @@ for m in "${CG_MOUNTS[@]}"; do
   grep -qx "$BERTHD_PID" "$m$CG_PATH/cgroup.procs" || fail "berthd not in $m$CG_PATH: $(cat /proc/$BERTHD_PID/cgroup)"
 done
 
-shim_of() {
-  local bundle="$STATE/io.containerd.runtime.v2.task/$NS/$1" p
-  for p in /proc/[0-9]*; do
-    [[ "$(readlink "$p/cwd" 2>/dev/null)" == "$bundle" ]] || continue
-    [[ "$(tr '\0' ' ' <"$p/cmdline")" == *" -id $1 "* ]] || continue
-    echo "${p#/proc/}"
-    return
-  done
-}
-
 berthd_oom=$(cat /proc/"$BERTHD_PID"/oom_score_adj)
 want=$((berthd_oom + 1 > 1000 ? 1000 : berthd_oom + 1))
 declare -A shim task

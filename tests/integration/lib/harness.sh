@@ -237,3 +237,15 @@ harness_dockerd_cleanup() {
   (exit "$rc")
   harness_cleanup
 }
+
+# shim_of ID: pid of the shim serving task ID of berthd ($STATE) in this test's namespace (its
+# working directory is the task's bundle), "" when none.
+shim_of() {
+  local bundle="$STATE/io.containerd.runtime.v2.task/$CONTAINERD_NAMESPACE/$1" p
+  for p in /proc/[0-9]*; do
+    [[ "$(readlink "$p/cwd" 2>/dev/null)" == "$bundle" ]] || continue
+    [[ "$(tr '\0' ' ' <"$p/cmdline")" == *" -id $1 "* ]] || continue
+    echo "${p#/proc/}"
+    return
+  done
+}
