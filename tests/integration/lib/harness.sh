@@ -73,7 +73,9 @@ start_berthd() {
   STATE="$T/state"
   SOCK="$T/berthd.sock"
   mkdir -p "$ROOT" "$STATE"
-  "$BERTH_BIN/berthd" --root "$ROOT" --state "$STATE" --address "$SOCK" --log-level debug "$@" \
+  local level=(--log-level debug)
+  [[ " $* " == *" --log-level "* ]] && level=()  # the caller's own level
+  "$BERTH_BIN/berthd" --root "$ROOT" --state "$STATE" --address "$SOCK" "${level[@]}" "$@" \
     >>"$T/berthd.log" 2>&1 &
   BERTHD_PID=$!
   if ! wait_for 30 ctr --address "$SOCK" --connect-timeout 1s version; then
