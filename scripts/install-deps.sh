@@ -11,7 +11,7 @@ PACKAGES=(
   # core libraries
   libboost-dev libboost-system-dev libarchive-dev libssl-dev libcurl4-openssl-dev
   libsqlite3-dev nlohmann-json3-dev libseccomp-dev libcap-dev libtomlplusplus-dev
-  libcli11-dev libsystemd-dev libzstd-dev zlib1g-dev ccache
+  libcli11-dev libyaml-cpp-dev libsystemd-dev libzstd-dev zlib1g-dev ccache
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # runtime and integration-test peers
