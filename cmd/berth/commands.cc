@@ -20,6 +20,7 @@ const Command kCommands[] = {
     {"pause", SetupPause},
     {"unpause", SetupUnpause},
     {"stats", SetupStats},
+    {"compose", SetupCompose},
 };
 const size_t kNumCommands = sizeof(kCommands) / sizeof(kCommands[0]);
 
