@@ -1,5 +1,7 @@
 #include "cmd/berth/commands.h"
 
+#include "cmd/berth/health.h"
+
 #include <algorithm>
 #include <ctime>
 #include <iostream>
@@ -21,6 +23,7 @@ const Command kCommands[] = {
     {"unpause", SetupUnpause},
     {"stats", SetupStats},
     {"compose", SetupCompose},
+    {"internal", SetupInternal},
 };
 const size_t kNumCommands = sizeof(kCommands) / sizeof(kCommands[0]);
 

@@ -151,6 +151,9 @@ push_busybox_image() {
 harness_cleanup() {
   local rc=$?
   set +e
+  # berthd first: left running, its restart monitor (or a late exit) could start a shim again
+  # after the sweep below.
+  [[ -n "$BERTHD_PID" ]] && kill -KILL "$BERTHD_PID" 2>/dev/null
   # Containers of this test's namespace, whoever started them.
   local rroot
   for rroot in "/run/containerd/runc/$CONTAINERD_NAMESPACE" "$T/runc"; do
