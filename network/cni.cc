@@ -19,7 +19,15 @@ namespace {
 
 using nlohmann::json;
 
-std::string PluginType(const json& plugin) { return plugin.value("type", ""); }
+std::string PluginType(const json& plugin) {
+  auto it = plugin.find("type");
+  return it != plugin.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+bool IsTrue(const json& obj, const char* key) {
+  auto it = obj.find(key);
+  return it != obj.end() && it->is_boolean() && it->get<bool>();
+}
 
 // "network "n": plugin type="bridge" failed (add)": libcni's description, with the network.
 std::string Describe(const NetworkConfigList& net, const json& plugin, std::string_view op) {
@@ -218,8 +226,18 @@ Status Cni::Del(const NetworkConfigList& net, const Attachment& a) const {
   // resources); the first error is returned and the cache kept, so a retry runs them all again.
   Status first;
   for (size_t k = net.plugins.size(); k-- > 0;) {
-    auto out = RunPlugin(net, net.plugins[k], "DEL", att, netns, prev, caps);
-    if (!out.ok() && first.ok()) first = Annotate(out.status(), Describe(net, net.plugins[k], "delete"));
+    const json& plugin = net.plugins[k];
+    auto out = RunPlugin(net, plugin, "DEL", att, netns, prev, caps);
+    if (!out.ok()) {
+      if (first.ok()) first = Annotate(out.status(), Describe(net, plugin, "delete"));
+      continue;
+    }
+    if (netns.empty() && PluginType(plugin) == "bridge" && IsTrue(plugin, "ipMasq") &&
+        cached && !cached->result.is_null()) {
+      if (auto r = internal::ParseResult(cached->result.dump(), ""); r.ok()) {
+        internal::TeardownBridgeIpMasq(net.name, a.container_id, *r, options_.plugin_timeout);
+      }
+    }
   }
   if (!first.ok()) return first;
   return internal::RemoveCache(options_.cache_dir, net.name, a.container_id, a.ifname);

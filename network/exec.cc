@@ -76,13 +76,13 @@ std::vector<std::string> PluginEnv(const PluginRequest& req) {
   return env;
 }
 
-StatusOr<pid_t> Spawn(const PluginRequest& req, int in, int out, int err) {
-  std::vector<std::string> env = PluginEnv(req);
-  std::vector<char*> cenv;
+StatusOr<pid_t> Spawn(const std::string& path, std::vector<std::string> argv,
+                      std::vector<std::string> env, int in, int out, int err) {
+  std::vector<char*> cenv, cargv;
   for (auto& e : env) cenv.push_back(e.data());
   cenv.push_back(nullptr);
-  std::string path = req.path;
-  char* argv[] = {path.data(), nullptr};
+  for (auto& a : argv) cargv.push_back(a.data());
+  cargv.push_back(nullptr);
 
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
@@ -105,13 +105,13 @@ StatusOr<pid_t> Spawn(const PluginRequest& req, int in, int out, int err) {
   int rc = 0;
   // As libcni: a plugin binary being replaced ("text file busy") is retried for a few seconds.
   for (int attempt = 0; attempt < 5; attempt++) {
-    rc = ::posix_spawn(&pid, path.c_str(), &fa, &attr, argv, cenv.data());
+    rc = ::posix_spawn(&pid, path.c_str(), &fa, &attr, cargv.data(), cenv.data());
     if (rc != ETXTBSY) break;
     std::this_thread::sleep_for(std::chrono::seconds(1));
   }
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&attr);
-  if (rc != 0) return ErrnoStatus(rc, StrCat("exec plugin ", req.path));
+  if (rc != 0) return ErrnoStatus(rc, StrCat("exec ", path));
   return pid;
 }
 
@@ -178,18 +178,21 @@ StatusOr<std::string> FindPlugin(std::string_view type, const std::vector<std::s
       StrCat("failed to find CNI plugin \"", type, "\" in path [", searched, "]"));
 }
 
-StatusOr<std::string> ExecPlugin(const PluginRequest& req) {
-  ASSIGN_OR_RETURN(UniqueFd in, StdinFile(req.stdin_data));
+StatusOr<ProcessResult> RunProcess(const std::string& path, const std::vector<std::string>& argv,
+                                   const std::vector<std::string>& env,
+                                   std::string_view stdin_data,
+                                   std::chrono::milliseconds timeout) {
+  ASSIGN_OR_RETURN(UniqueFd in, StdinFile(stdin_data));
   UniqueFd out_r, out_w, err_r, err_w;
   RETURN_IF_ERROR(MakePipe(&out_r, &out_w));
   RETURN_IF_ERROR(MakePipe(&err_r, &err_w));
-  ASSIGN_OR_RETURN(pid_t pid, Spawn(req, in.get(), out_w.get(), err_w.get()));
+  ASSIGN_OR_RETURN(pid_t pid, Spawn(path, argv, env, in.get(), out_w.get(), err_w.get()));
   in.Reset();
   out_w.Reset();
   err_w.Reset();
   UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
 
-  const auto deadline = Clock::now() + req.timeout;
+  const auto deadline = Clock::now() + timeout;
   std::string out, err;
   bool out_open = true, err_open = true, exited = false, timed_out = false;
   int wstatus = 0;
@@ -228,15 +231,25 @@ StatusOr<std::string> ExecPlugin(const PluginRequest& req) {
     while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
     }
     return absl::DeadlineExceededError(
-        StrCat("plugin ", req.path, " (", req.command, ") did not finish within ",
-               req.timeout.count(), " ms and was killed"));
+        StrCat(path, " did not finish within ", timeout.count(), " ms and was killed"));
   }
   // Everything the plugin wrote before exiting is in the pipes; what a descendant still holding
   // them writes later is not waited for.
   if (out_open) Drain(out_r.get(), &out);
   if (err_open) Drain(err_r.get(), &err);
-  if (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0) return out;
-  return PluginFailure(wstatus, out, err);
+  return ProcessResult{wstatus, std::move(out), std::move(err)};
+}
+
+StatusOr<std::string> ExecPlugin(const PluginRequest& req) {
+  auto r = RunProcess(req.path, {req.path}, PluginEnv(req), req.stdin_data, req.timeout);
+  if (absl::IsDeadlineExceeded(r.status())) {
+    return absl::DeadlineExceededError(StrCat("plugin ", req.path, " (", req.command,
+                                              ") did not finish within ", req.timeout.count(),
+                                              " ms and was killed"));
+  }
+  if (!r.ok()) return r.status();
+  if (WIFEXITED(r->wstatus) && WEXITSTATUS(r->wstatus) == 0) return std::move(r->out);
+  return PluginFailure(r->wstatus, r->out, r->err);
 }
 
 }  // namespace berth::network::internal

@@ -66,6 +66,20 @@ struct PluginRequest {
   std::chrono::milliseconds timeout{std::chrono::seconds(60)};
 };
 
+// What a finished child left: its wait status and captured output (each capped at 4 MiB).
+struct ProcessResult {
+  int wstatus = 0;
+  std::string out;
+  std::string err;
+};
+
+// Runs `path` with `argv` and `env` (nothing inherited), stdin from `stdin_data`, stdout and
+// stderr captured, in its own process group, which is SIGKILLed (and the child reaped) when it
+// outlives `timeout`: DeadlineExceeded then. NotFound/PermissionDenied when it cannot be run.
+StatusOr<ProcessResult> RunProcess(const std::string& path, const std::vector<std::string>& argv,
+                                   const std::vector<std::string>& env,
+                                   std::string_view stdin_data, std::chrono::milliseconds timeout);
+
 // Runs one plugin: the calling process's environment (minus any CNI_* variables) plus the
 // request's CNI_* variables, stdin from `stdin_data`, stdout and stderr captured, in its own
 // process group, which is SIGKILLed when it outlives `timeout`. Returns stdout when the plugin
@@ -73,6 +87,16 @@ struct PluginRequest {
 // "<msg>; <details> (code N)"; without one, Internal with its stderr or exit status.
 // DeadlineExceeded when killed for the timeout; NotFound/PermissionDenied when it cannot run.
 StatusOr<std::string> ExecPlugin(const PluginRequest& req);
+
+// --- plugin quirks (quirks.cc) ---
+
+// The bridge plugin (up to containernetworking-plugins 1.1) finds the addresses whose ipMasq
+// rules it must remove inside the namespace, so a DEL after the namespace is gone leaves them
+// (nat POSTROUTING "-s <ip> -j CNI-<hash>" and the chain). This removes them from the cached
+// result's addresses with iptables/ip6tables, as the plugin would have; best effort (a rule
+// or chain already gone is fine), failures logged.
+void TeardownBridgeIpMasq(const std::string& network, const std::string& container_id,
+                          const Result& cached, std::chrono::milliseconds timeout);
 
 // --- the result cache (cache.cc) ---
 
