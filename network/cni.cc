@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
+#include <unistd.h>
 
 #include <cerrno>
 
@@ -133,6 +134,14 @@ StatusOr<Result> Cni::Add(const NetworkConfigList& net, const Attachment& a) con
   RETURN_IF_ERROR(ValidateAttachment(net, a));
   if (net.plugins.empty()) {
     return absl::InvalidArgumentError(StrCat("network \"", net.name, "\" has no plugins"));
+  }
+  // An attachment that is still cached was added and not deleted: a second ADD would fail in the
+  // plugins, and undoing it would tear down the first one.
+  std::string cache_path =
+      internal::CachePath(options_.cache_dir, net.name, a.container_id, a.ifname);
+  if (::access(cache_path.c_str(), F_OK) == 0) {
+    return absl::AlreadyExistsError(StrCat("network \"", net.name, "\": ", a.container_id, "/",
+                                           a.ifname, " is already attached (DEL it first)"));
   }
   json caps = internal::CapabilityArgs(a);
   std::optional<Result> last;

@@ -11,6 +11,8 @@
 //     the final result is cached on disk under `cache_dir/results/<network>-<container>-<ifname>`
 //     (libcni's layout and JSON: kind "cniCacheV1", containerId, config, ifName, networkName,
 //     cniArgs, capabilityArgs, result), so that DEL and CHECK work after a restart or a crash.
+//   - ADD of an attachment whose cache entry exists (added, not yet deleted) is AlreadyExists
+//     and runs nothing.
 //   - A failed ADD is undone before Add returns: the plugins that ran (the failing one included)
 //     get DEL in reverse order, so nothing leaks; a later Del is harmless.
 //   - DEL runs the plugins in reverse order with the cached result as prevResult (0.4.0 and
@@ -30,7 +32,7 @@
 // may run concurrently; the caller serialises calls for one attachment.
 //
 // Status codes: NotFound for a missing config directory entry, network or plugin binary, and for
-// CHECK without a cached result; InvalidArgument for malformed configs or results and for
+// CHECK without a cached result; AlreadyExists for ADD of an attachment still cached; InvalidArgument for malformed configs or results and for
 // container ids, network names or interface names libcni would refuse (ids and names match
 // ^[a-zA-Z0-9][a-zA-Z0-9_.\-]*$, interface names are at most 15 bytes without '/', ':' or
 // spaces); FailedPrecondition for CHECK on a list older than 0.4.0; Internal (with the plugin's

@@ -62,11 +62,15 @@ Status MakePipe(UniqueFd* r, UniqueFd* w) {
 
 std::vector<std::string> PluginEnv(const PluginRequest& req) {
   std::vector<std::string> env;
+  bool has_path = false;
   for (char** e = environ; e != nullptr && *e != nullptr; e++) {
     std::string_view kv = *e;
     if (kv.substr(0, 4) == "CNI_") continue;  // ours below replace any inherited ones
+    has_path |= kv.substr(0, 5) == "PATH=";
     env.emplace_back(kv);
   }
+  // Plugins run iptables, ip6tables, ... from PATH.
+  if (!has_path) env.push_back("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
   env.push_back("CNI_COMMAND=" + req.command);
   env.push_back("CNI_CONTAINERID=" + req.container_id);
   env.push_back("CNI_NETNS=" + req.netns);

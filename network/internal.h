@@ -80,7 +80,8 @@ StatusOr<ProcessResult> RunProcess(const std::string& path, const std::vector<st
                                    const std::vector<std::string>& env,
                                    std::string_view stdin_data, std::chrono::milliseconds timeout);
 
-// Runs one plugin: the calling process's environment (minus any CNI_* variables) plus the
+// Runs one plugin: the calling process's environment (minus any CNI_* variables, plus a default
+// PATH when it has none) plus the
 // request's CNI_* variables, stdin from `stdin_data`, stdout and stderr captured, in its own
 // process group, which is SIGKILLed when it outlives `timeout`. Returns stdout when the plugin
 // exits 0. A plugin failing with an error document ({code,msg,details}) gives Internal with

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <mutex>
 #include <thread>
 
 #include "common/fs.h"
@@ -19,7 +20,10 @@ namespace berth::network {
 namespace {
 
 // mount --make-shared dir, first making dir a mount point (a bind mount on itself) if it is not.
+// Serialised, so two first calls do not stack two bind mounts.
 Status MakeSharedMountPoint(const std::string& dir) {
+  static std::mutex mu;
+  std::lock_guard<std::mutex> lock(mu);
   bool bound = false;
   while (::mount("", dir.c_str(), "none", MS_SHARED | MS_REC, nullptr) != 0) {
     if (errno != EINVAL || bound) return ErrnoStatus(errno, StrCat("make ", dir, " shared"));

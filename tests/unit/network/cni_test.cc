@@ -173,6 +173,22 @@ TEST_F(CniTest, AddChainsResultsAndCaches) {
   EXPECT_EQ(c.attachment.capability_args.at("dns"), a.capability_args["dns"]);
 }
 
+TEST_F(CniTest, AddOfAnAttachedAttachmentIsAlreadyExists) {
+  Plugin("first", StrCat("[ \"$CNI_COMMAND\" = ADD ] && echo '", kResult040, "'; exit 0"));
+  Plugin("second", StrCat("[ \"$CNI_COMMAND\" = ADD ] && echo '", kResult100, "'; exit 0"));
+  Cni cni = MakeCni();
+  NetworkConfigList net = Net(kNet);
+  ASSERT_TRUE(cni.Add(net, Att()).ok());
+  auto again = cni.Add(net, Att());
+  EXPECT_EQ(again.status().code(), absl::StatusCode::kAlreadyExists) << again.status();
+  EXPECT_EQ(Log(), "first ADD\nsecond ADD\n");  // nothing ran, nothing undone
+  Attachment other = Att();
+  other.ifname = "eth1";
+  ASSERT_TRUE(cni.Add(net, other).ok());
+  ASSERT_TRUE(cni.Del(net, Att()).ok());
+  ASSERT_TRUE(cni.Add(net, Att()).ok());
+}
+
 TEST_F(CniTest, DelRunsInReverseWithTheCachedResultAndIsIdempotent) {
   Plugin("first", StrCat("[ \"$CNI_COMMAND\" = ADD ] && echo '", kResult040, "'; exit 0"));
   Plugin("second", StrCat("[ \"$CNI_COMMAND\" = ADD ] && echo '", kResult100, "'; exit 0"));
