@@ -10,6 +10,7 @@
 
 #include <cerrno>
 #include <mutex>
+#include <system_error>
 #include <thread>
 
 #include "common/fs.h"
@@ -52,7 +53,7 @@ StatusOr<std::string> CreateNetns(const std::string& dir, const std::string& nam
   // threads where they are. The bind mount keeps the namespace alive after the thread is gone.
   int err = 0;
   const char* step = "";
-  std::thread t([&] {
+  auto body = [&] {
     if (::unshare(CLONE_NEWNET) != 0) {
       err = errno;
       step = "unshare(CLONE_NEWNET)";
@@ -63,8 +64,13 @@ StatusOr<std::string> CreateNetns(const std::string& dir, const std::string& nam
       err = errno;
       step = "bind-mount the namespace";
     }
-  });
-  t.join();
+  };
+  try {
+    std::thread(body).join();
+  } catch (const std::system_error& e) {
+    err = e.code().value();
+    step = "start a thread";
+  }
   if (err != 0) {
     ::unlink(path.c_str());
     return ErrnoStatus(err, StrCat("create network namespace ", path, ": ", step));

@@ -7,6 +7,9 @@
 #include <unistd.h>
 
 #include <dirent.h>
+#include <sys/wait.h>
+
+#include <thread>
 
 #include "common/fs.h"
 #include "network/cni.h"
@@ -405,6 +408,37 @@ TEST_F(CniTest, ReadsLibcniWrittenAndLegacyCaches) {
   Status s = cni.Del((*list)[0].config, (*list)[0].attachment);
   ASSERT_TRUE(s.ok()) << s;
   EXPECT_EQ(Stdin(0, "first", "DEL")["prevResult"], json::parse(kResult040));
+}
+
+TEST_F(CniTest, ConcurrentAttachmentsAndNoChildLeft) {
+  // Prints a result with an address derived from the container id.
+  ASSERT_TRUE(WriteFileAtomic(JoinPath(bin_, "plain"),
+                              "#!/bin/sh\ncat >/dev/null\n[ \"$CNI_COMMAND\" = ADD ] || exit 0\n"
+                              "echo \"{\\\"cniVersion\\\":\\\"1.0.0\\\",\\\"ips\\\":[{\\\"address\\\":"
+                              "\\\"10.0.0.${CNI_CONTAINERID#c}/24\\\"}]}\"\n",
+                              0755)
+                  .ok());
+  Cni cni = MakeCni();
+  NetworkConfigList net = Net(R"({"cniVersion":"1.0.0","name":"n","plugins":[{"type":"plain"}]})");
+  constexpr int kN = 8;
+  std::vector<std::string> got(kN);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kN; i++) {
+    threads.emplace_back([&, i] {
+      Attachment a = Att();
+      a.container_id = StrCat("c", i + 10);
+      auto r = cni.Add(net, a);
+      got[i] = r.ok() ? r->FirstAddress("eth0") : std::string(r.status().message());
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (int i = 0; i < kN; i++) EXPECT_EQ(got[i], StrCat("10.0.0.", i + 10));
+  auto list = cni.ListCached();
+  ASSERT_TRUE(list.ok());
+  EXPECT_EQ(list->size(), static_cast<size_t>(kN));
+  errno = 0;
+  EXPECT_EQ(waitpid(-1, nullptr, WNOHANG), -1);  // every plugin was reaped
+  EXPECT_EQ(errno, ECHILD);
 }
 
 TEST(Base64Test, RoundTrips) {
