@@ -92,9 +92,9 @@ Status WriteCache(const std::string& cache_dir, const CacheEntry& e) {
   if (!e.netns.empty()) j["netns"] = e.netns;
   std::string dir = JoinPath(cache_dir, "results");
   RETURN_IF_ERROR(MkdirAll(dir, 0700));
-  return Annotate(WriteFileAtomic(CachePath(cache_dir, e.network, e.container_id, e.ifname),
-                                  j.dump(), 0600),
-                  "write CNI cache");
+  return Annotate(
+      WriteFileAtomic(CachePath(cache_dir, e.network, e.container_id, e.ifname), j.dump(), 0600),
+      "write CNI cache");
 }
 
 StatusOr<CacheEntry> ReadCache(const std::string& path) {

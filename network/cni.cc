@@ -114,7 +114,8 @@ StatusOr<std::string> Cni::RunPlugin(const NetworkConfigList& net, const nlohman
                                      std::string_view command, const Attachment& a,
                                      const std::string& netns, const nlohmann::json* prev_result,
                                      const nlohmann::json& capability_args) const {
-  ASSIGN_OR_RETURN(std::string path, internal::FindPlugin(PluginType(plugin), options_.plugin_dirs));
+  ASSIGN_OR_RETURN(std::string path,
+                   internal::FindPlugin(PluginType(plugin), options_.plugin_dirs));
   ASSIGN_OR_RETURN(json conf,
                    internal::BuildPluginConfig(net, plugin, prev_result, capability_args));
   internal::PluginRequest req;
@@ -172,8 +173,8 @@ StatusOr<Result> Cni::Add(const NetworkConfigList& net, const Attachment& a) con
     e.capability_args = caps;
     e.result = last->raw;
     e.netns = a.netns_path;
-    failed = Annotate(internal::WriteCache(options_.cache_dir, e),
-                      StrCat("network \"", net.name, "\""));
+    failed =
+        Annotate(internal::WriteCache(options_.cache_dir, e), StrCat("network \"", net.name, "\""));
     if (failed.ok()) return *std::move(last);
     i = net.plugins.size() - 1;
   }
@@ -195,8 +196,8 @@ Status Cni::Check(const NetworkConfigList& net, const Attachment& a) const {
   RETURN_IF_ERROR(ValidateAttachment(net, a));
   ASSIGN_OR_RETURN(int vs040, internal::CompareVersions(net.cni_version, "0.4.0"));
   if (vs040 < 0) {
-    return absl::FailedPreconditionError(StrCat("network \"", net.name, "\": configuration version \"",
-                                                net.cni_version,
+    return absl::FailedPreconditionError(StrCat("network \"", net.name,
+                                                "\": configuration version \"", net.cni_version,
                                                 "\" does not support the CHECK command"));
   }
   if (net.disable_check) return Status();
@@ -241,8 +242,8 @@ Status Cni::Del(const NetworkConfigList& net, const Attachment& a) const {
       if (first.ok()) first = Annotate(out.status(), Describe(net, plugin, "delete"));
       continue;
     }
-    if (netns.empty() && PluginType(plugin) == "bridge" && IsTrue(plugin, "ipMasq") &&
-        cached && !cached->result.is_null()) {
+    if (netns.empty() && PluginType(plugin) == "bridge" && IsTrue(plugin, "ipMasq") && cached &&
+        !cached->result.is_null()) {
       if (auto r = internal::ParseResult(cached->result.dump(), ""); r.ok()) {
         internal::TeardownBridgeIpMasq(net.name, a.container_id, *r, options_.plugin_timeout);
       }

@@ -7,7 +7,8 @@
 // everything the spec leaves to the runtime:
 //   - Config files in a directory: *.conf, *.conflist, *.json in lexical order; a single-plugin
 //     .conf is wrapped into a list of one.
-//   - ADD runs the list's plugins in order, each fed the previous one's result as prevResult;
+//   - ADD runs the list's plugins in order, each fed the previous one's result as prevResult
+//     (converted to the list's cniVersion);
 //     the final result is cached on disk under `cache_dir/results/<network>-<container>-<ifname>`
 //     (libcni's layout and JSON: kind "cniCacheV1", containerId, config, ifName, networkName,
 //     cniArgs, capabilityArgs, result), so that DEL and CHECK work after a restart or a crash.
@@ -19,7 +20,9 @@
 //     later, as libcni), tolerates a missing network namespace (a path that is gone or no longer
 //     a namespace is passed as an empty CNI_NETNS) and a missing cache, and removes the cache
 //     entry. DEL is idempotent: a second DEL succeeds. Every plugin runs even when one fails; the
-//     first failure is returned and the cache entry kept, so the DEL can be retried.
+//     first failure is returned and the cache entry kept, so the DEL can be retried. With the
+//     namespace gone, Del also removes the bridge plugin's ipMasq rules (bridge <= 1.1 looks for
+//     them inside the namespace and leaks them otherwise).
 //   - DEL and CHECK complete the caller's capability arguments and CNI_ARGS with those the ADD
 //     cached, so a teardown that no longer knows the port mappings still removes them.
 //   - CHECK (CNI >= 0.4.0, unless the list sets disableCheck) runs the plugins in order with the
@@ -31,13 +34,14 @@
 // the returned status's message. Thread-safe: calls for different (network, container, ifname)
 // may run concurrently; the caller serialises calls for one attachment.
 //
-// Status codes: NotFound for a missing config directory entry, network or plugin binary, and for
-// CHECK without a cached result; AlreadyExists for ADD of an attachment still cached; InvalidArgument for malformed configs or results and for
-// container ids, network names or interface names libcni would refuse (ids and names match
-// ^[a-zA-Z0-9][a-zA-Z0-9_.\-]*$, interface names are at most 15 bytes without '/', ':' or
-// spaces); FailedPrecondition for CHECK on a list older than 0.4.0; Internal (with the plugin's
-// message, "<msg>; <details> (code N)") when a plugin fails; DeadlineExceeded when a plugin
-// outlives `plugin_timeout` (it and its process group are SIGKILLed).
+// Status codes: NotFound for a missing config directory entry, network or plugin binary, and
+// for CHECK without a cached result; AlreadyExists for ADD of an attachment still cached;
+// InvalidArgument for malformed configs or results and for container ids, network names or
+// interface names libcni would refuse (ids and names match ^[a-zA-Z0-9][a-zA-Z0-9_.\-]*$,
+// interface names are at most 15 bytes without '/', ':' or spaces); FailedPrecondition for CHECK
+// on a list older than 0.4.0; Internal (with the plugin's message, "<msg>; <details> (code N)")
+// when a plugin fails; DeadlineExceeded when a plugin outlives `plugin_timeout` (it and its
+// process group are SIGKILLed).
 #pragma once
 
 #include <chrono>

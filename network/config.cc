@@ -70,8 +70,8 @@ Status ValidateIdLike(std::string_view s, std::string_view what) {
   if (s.empty()) return absl::InvalidArgumentError(StrCat("missing ", what));
   for (size_t i = 0; i < s.size(); i++) {
     if (!ValidIdChar(s[i], i == 0)) {
-      return absl::InvalidArgumentError(StrCat(
-          "invalid ", what, " '", s, "': must match ^[a-zA-Z0-9][a-zA-Z0-9_.\\-]*$"));
+      return absl::InvalidArgumentError(
+          StrCat("invalid ", what, " '", s, "': must match ^[a-zA-Z0-9][a-zA-Z0-9_.\\-]*$"));
     }
   }
   return Status();

@@ -103,8 +103,8 @@ StatusOr<pid_t> Spawn(const std::string& path, std::vector<std::string> argv,
   posix_spawnattr_setsigmask(&attr, &empty);
   posix_spawnattr_setsigdefault(&attr, &all);
   posix_spawnattr_setpgroup(&attr, 0);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
-                                      POSIX_SPAWN_SETPGROUP);
+  posix_spawnattr_setflags(&attr,
+                           POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
   pid_t pid = -1;
   int rc = 0;
   // As libcni: a plugin binary being replaced ("text file busy") is retried for a few seconds.
@@ -142,7 +142,7 @@ std::string Trim(std::string s) {
 
 // The status of a plugin that exited non-zero, from its error document as libcni reads it.
 Status PluginFailure(int wstatus, const std::string& out, const std::string& err) {
-  std::string exit = WIFEXITED(wstatus) ? StrCat("exit status ", WEXITSTATUS(wstatus))
+  std::string exit = WIFEXITED(wstatus)     ? StrCat("exit status ", WEXITSTATUS(wstatus))
                      : WIFSIGNALED(wstatus) ? StrCat("killed by signal ", WTERMSIG(wstatus))
                                             : std::string("failed");
   if (out.empty()) {
@@ -183,8 +183,7 @@ StatusOr<std::string> FindPlugin(std::string_view type, const std::vector<std::s
 }
 
 StatusOr<ProcessResult> RunProcess(const std::string& path, const std::vector<std::string>& argv,
-                                   const std::vector<std::string>& env,
-                                   std::string_view stdin_data,
+                                   const std::vector<std::string>& env, std::string_view stdin_data,
                                    std::chrono::milliseconds timeout) {
   ASSIGN_OR_RETURN(UniqueFd in, StdinFile(stdin_data));
   UniqueFd out_r, out_w, err_r, err_w;

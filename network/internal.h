@@ -77,8 +77,8 @@ struct ProcessResult {
 // stderr captured, in its own process group, which is SIGKILLed (and the child reaped) when it
 // outlives `timeout`: DeadlineExceeded then. NotFound/PermissionDenied when it cannot be run.
 StatusOr<ProcessResult> RunProcess(const std::string& path, const std::vector<std::string>& argv,
-                                   const std::vector<std::string>& env,
-                                   std::string_view stdin_data, std::chrono::milliseconds timeout);
+                                   const std::vector<std::string>& env, std::string_view stdin_data,
+                                   std::chrono::milliseconds timeout);
 
 // Runs one plugin: the calling process's environment (minus any CNI_* variables, plus a default
 // PATH when it has none) plus the

@@ -59,7 +59,8 @@ StatusOr<std::string> CreateNetns(const std::string& dir, const std::string& nam
       step = "unshare(CLONE_NEWNET)";
       return;
     }
-    std::string self = StrCat("/proc/self/task/", static_cast<long>(::syscall(SYS_gettid)), "/ns/net");
+    std::string self =
+        StrCat("/proc/self/task/", static_cast<long>(::syscall(SYS_gettid)), "/ns/net");
     if (::mount(self.c_str(), path.c_str(), "none", MS_BIND, nullptr) != 0) {
       err = errno;
       step = "bind-mount the namespace";

@@ -30,7 +30,9 @@ std::string ChainName(const std::string& network, const std::string& container_i
 
 std::vector<std::string> PathDirs() {
   const char* p = std::getenv("PATH");
-  std::string path = p != nullptr && *p != '\0' ? p : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  std::string path = p != nullptr && *p != '\0'
+                         ? p
+                         : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
   std::vector<std::string> dirs;
   size_t start = 0;
   while (start <= path.size()) {
@@ -79,8 +81,9 @@ void TeardownBridgeIpMasq(const std::string& network, const std::string& contain
       std::string bare = ip.address.substr(0, ip.address.find('/'));
       // The plugin's rule has "-s <ip>" (older releases "-s <ip/prefix>"); a missing rule is fine.
       for (const std::string& src : {bare, ip.address}) {
-        Iptables(*binary, {"-t", "nat", "-D", "POSTROUTING", "-s", src, "-j", chain, "-m", "comment",
-                           "--comment", comment},
+        Iptables(*binary,
+                 {"-t", "nat", "-D", "POSTROUTING", "-s", src, "-j", chain, "-m", "comment",
+                  "--comment", comment},
                  timeout, &err);
       }
     }

@@ -197,7 +197,8 @@ StatusOr<std::vector<int>> SplitVersion(std::string_view v) {
     if (dot == std::string_view::npos) break;
     v.remove_prefix(dot + 1);
   }
-  if (parts.size() > 3) return absl::InvalidArgumentError(StrCat("invalid CNI version '", whole, "'"));
+  if (parts.size() > 3)
+    return absl::InvalidArgumentError(StrCat("invalid CNI version '", whole, "'"));
   parts.resize(3, 0);
   return parts;
 }

@@ -62,8 +62,10 @@ berth::StatusOr<PortMapping> ParsePort(std::string s) {
 }
 
 nlohmann::json ToJson(const Result& r) {
-  nlohmann::json j = {{"cniVersion", r.cni_version}, {"interfaces", nlohmann::json::array()},
-                      {"ips", nlohmann::json::array()}, {"routes", nlohmann::json::array()}};
+  nlohmann::json j = {{"cniVersion", r.cni_version},
+                      {"interfaces", nlohmann::json::array()},
+                      {"ips", nlohmann::json::array()},
+                      {"routes", nlohmann::json::array()}};
   for (const auto& i : r.interfaces) {
     j["interfaces"].push_back({{"name", i.name}, {"mac", i.mac}, {"sandbox", i.sandbox}});
   }
@@ -73,8 +75,10 @@ nlohmann::json ToJson(const Result& r) {
     j["ips"].push_back(std::move(o));
   }
   for (const auto& rt : r.routes) j["routes"].push_back({{"dst", rt.dst}, {"gw", rt.gw}});
-  j["dns"] = {{"nameservers", r.dns.nameservers}, {"domain", r.dns.domain},
-              {"search", r.dns.search}, {"options", r.dns.options}};
+  j["dns"] = {{"nameservers", r.dns.nameservers},
+              {"domain", r.dns.domain},
+              {"search", r.dns.search},
+              {"options", r.dns.options}};
   j["raw"] = r.raw;
   return j;
 }

@@ -1,18 +1,18 @@
 // Cni over fake plugins: shell scripts written into a temporary CNI_PATH that record their
 // environment and stdin and print a result, so the exec layer and libcni's semantics (prevResult
 // chaining, reverse DEL, capabilities, the cache) are checked without touching the host network.
+#include "network/cni.h"
+
+#include <dirent.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
-#include <unistd.h>
-
-#include <dirent.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <thread>
 
 #include "common/fs.h"
-#include "network/cni.h"
 #include "network/internal.h"
 
 namespace berth::network {
@@ -36,10 +36,10 @@ class CniTest : public ::testing::Test {
   // "<name> <CMD>" to calls/log, then runs `body` (which prints its result or error).
   void Plugin(const std::string& name, const std::string& body) {
     std::string calls = JoinPath(dir_, "calls");
-    std::string script = StrCat("#!/bin/sh\n", "n=$(cat ", calls, "/log 2>/dev/null | wc -l)\n",
-                                "n=$(echo $n)\n", "f=", calls, "/$n-", name, "-$CNI_COMMAND\n",
-                                "env | grep '^CNI_' | sort > $f.env\n", "cat > $f.json\n",
-                                "echo \"", name, " $CNI_COMMAND\" >> ", calls, "/log\n", body, "\n");
+    std::string script = StrCat(
+        "#!/bin/sh\n", "n=$(cat ", calls, "/log 2>/dev/null | wc -l)\n", "n=$(echo $n)\n",
+        "f=", calls, "/$n-", name, "-$CNI_COMMAND\n", "env | grep '^CNI_' | sort > $f.env\n",
+        "cat > $f.json\n", "echo \"", name, " $CNI_COMMAND\" >> ", calls, "/log\n", body, "\n");
     std::string path = JoinPath(bin_, name);
     ASSERT_TRUE(WriteFileAtomic(path, script, 0755).ok());
   }
@@ -127,8 +127,9 @@ TEST_F(CniTest, AddChainsResultsAndCaches) {
   want_prev["cniVersion"] = "1.0.0";
   want_prev["ips"][0].erase("version");
   EXPECT_EQ(in2["prevResult"], want_prev);
-  EXPECT_EQ(in2["runtimeConfig"],
-            json::parse(R"({"portMappings":[{"hostPort":8080,"containerPort":80,"protocol":"tcp"}]})"));
+  EXPECT_EQ(
+      in2["runtimeConfig"],
+      json::parse(R"({"portMappings":[{"hostPort":8080,"containerPort":80,"protocol":"tcp"}]})"));
 
   // The cache, in libcni's layout and format.
   std::string path = JoinPath(dir_, "cache/results/testnet-c1-eth0");
@@ -156,8 +157,7 @@ TEST_F(CniTest, AddChainsResultsAndCaches) {
   ASSERT_TRUE(cached.ok()) << cached.status();
   EXPECT_EQ(cached->raw, r->raw);
   EXPECT_EQ(cached->FirstAddress("eth0"), "10.9.0.2");
-  EXPECT_EQ(cni.CachedResult("testnet", "c2", "eth0").status().code(),
-            absl::StatusCode::kNotFound);
+  EXPECT_EQ(cni.CachedResult("testnet", "c2", "eth0").status().code(), absl::StatusCode::kNotFound);
   auto list = cni.ListCached();
   ASSERT_TRUE(list.ok()) << list.status();
   ASSERT_EQ(list->size(), 1u);
@@ -229,7 +229,8 @@ TEST_F(CniTest, DelRunsInReverseWithTheCachedResultAndIsIdempotent) {
 TEST_F(CniTest, DelBefore040HasNoPrevResult) {
   Plugin("first", StrCat("[ \"$CNI_COMMAND\" = ADD ] && echo '", kResult040, "'; exit 0"));
   Cni cni = MakeCni();
-  NetworkConfigList net = Net(R"({"cniVersion":"0.3.1","name":"old","plugins":[{"type":"first"}]})");
+  NetworkConfigList net =
+      Net(R"({"cniVersion":"0.3.1","name":"old","plugins":[{"type":"first"}]})");
   ASSERT_TRUE(cni.Add(net, Att()).ok());
   ASSERT_TRUE(cni.Del(net, Att()).ok());
   EXPECT_FALSE(Stdin(1, "first", "DEL").contains("prevResult"));
@@ -268,7 +269,8 @@ TEST_F(CniTest, CheckUsesTheCacheAndHonoursVersionAndDisableCheck) {
   ASSERT_TRUE(cni.Check(net, Att()).ok());
   EXPECT_EQ(Log(), "first ADD\nsecond ADD\nfirst CHECK\nsecond CHECK\n");  // nothing ran
 
-  NetworkConfigList old = Net(R"({"cniVersion":"0.3.1","name":"old","plugins":[{"type":"first"}]})");
+  NetworkConfigList old =
+      Net(R"({"cniVersion":"0.3.1","name":"old","plugins":[{"type":"first"}]})");
   EXPECT_EQ(cni.Check(old, Att()).code(), absl::StatusCode::kFailedPrecondition);
 }
 
@@ -281,13 +283,13 @@ TEST_F(CniTest, FailedAddIsUndoneInReverse) {
   auto r = cni.Add(Net(kNet), Att());
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), absl::StatusCode::kInternal);
-  EXPECT_EQ(r.status().message(),
-            "network \"testnet\": plugin type=\"second\" failed (add): bad config; no bridge (code 7)");
+  EXPECT_EQ(
+      r.status().message(),
+      "network \"testnet\": plugin type=\"second\" failed (add): bad config; no bridge (code 7)");
   EXPECT_EQ(Log(), "first ADD\nsecond ADD\nsecond DEL\nfirst DEL\n");
   // The undo hands the first plugin's result to both, so IPAM can release what it gave.
   EXPECT_EQ(Stdin(3, "first", "DEL")["prevResult"]["ips"][0]["address"], "10.9.0.2/24");
-  EXPECT_EQ(cni.CachedResult("testnet", "c1", "eth0").status().code(),
-            absl::StatusCode::kNotFound);
+  EXPECT_EQ(cni.CachedResult("testnet", "c1", "eth0").status().code(), absl::StatusCode::kNotFound);
 }
 
 TEST_F(CniTest, PluginFailuresWithoutAnErrorDocument) {
@@ -306,18 +308,22 @@ TEST_F(CniTest, PluginFailuresWithoutAnErrorDocument) {
   r = cni.Add(net, Att());
   EXPECT_NE(r.status().message().find("not a CNI error document: garbage"), std::string::npos)
       << r.status();
-  Plugin("p", "[ \"$CNI_COMMAND\" = DEL ] && exit 0; echo '{\"cniVersion\":\"1.0.0\",\"ips\":[{\"address\":\"nope\"}]}'");
+  Plugin("p",
+         "[ \"$CNI_COMMAND\" = DEL ] && exit 0; echo "
+         "'{\"cniVersion\":\"1.0.0\",\"ips\":[{\"address\":\"nope\"}]}'");
   r = cni.Add(net, Att());
   EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument) << r.status();
 }
 
 TEST_F(CniTest, MissingPluginIsNotFoundNamingIt) {
   Cni cni = MakeCni();
-  auto r = cni.Add(Net(R"({"cniVersion":"1.0.0","name":"n","plugins":[{"type":"nosuch"}]})"), Att());
+  auto r =
+      cni.Add(Net(R"({"cniVersion":"1.0.0","name":"n","plugins":[{"type":"nosuch"}]})"), Att());
   EXPECT_EQ(r.status().code(), absl::StatusCode::kNotFound);
   EXPECT_NE(r.status().message().find("\"nosuch\""), std::string::npos) << r.status();
   EXPECT_NE(r.status().message().find(bin_), std::string::npos) << r.status();
-  auto bad = cni.Add(Net(R"({"cniVersion":"1.0.0","name":"n","plugins":[{"type":"../x"}]})"), Att());
+  auto bad =
+      cni.Add(Net(R"({"cniVersion":"1.0.0","name":"n","plugins":[{"type":"../x"}]})"), Att());
   EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
 }
 
@@ -368,8 +374,9 @@ TEST_F(CniTest, TimeoutKillsThePluginAndItsChildren) {
 
 TEST_F(CniTest, LargeConfigsAndOutputsPass) {
   // Bigger than a pipe buffer in both directions: no deadlock.
-  Plugin("big", "[ \"$CNI_COMMAND\" = ADD ] || exit 0; head -c 200000 /dev/zero | tr '\\0' x >&2; "
-                "echo '{\"cniVersion\":\"1.0.0\",\"ips\":[{\"address\":\"10.0.0.9/24\"}]}'");
+  Plugin("big",
+         "[ \"$CNI_COMMAND\" = ADD ] || exit 0; head -c 200000 /dev/zero | tr '\\0' x >&2; "
+         "echo '{\"cniVersion\":\"1.0.0\",\"ips\":[{\"address\":\"10.0.0.9/24\"}]}'");
   std::string blob(300000, 'y');
   json doc = json::parse(R"({"cniVersion":"1.0.0","name":"n","plugins":[{"type":"big"}]})");
   doc["plugins"][0]["blob"] = blob;
@@ -383,14 +390,16 @@ TEST_F(CniTest, LargeConfigsAndOutputsPass) {
 TEST_F(CniTest, ReadsLibcniWrittenAndLegacyCaches) {
   // A cache file as libcni writes it (no "netns"), and a legacy result-only file.
   ASSERT_TRUE(MkdirAll(JoinPath(dir_, "cache/results")).ok());
-  json conf = json::parse(R"({"cniVersion":"0.4.0","name":"k8s-pod-network","plugins":[{"type":"first"}]})");
+  json conf = json::parse(
+      R"({"cniVersion":"0.4.0","name":"k8s-pod-network","plugins":[{"type":"first"}]})");
   json entry = {{"kind", "cniCacheV1"},
                 {"containerId", "abc"},
                 {"config", internal::Base64Encode(conf.dump())},
                 {"ifName", "eth0"},
                 {"networkName", "k8s-pod-network"},
                 {"result", json::parse(kResult040)}};
-  ASSERT_TRUE(WriteFileAtomic(JoinPath(dir_, "cache/results/k8s-pod-network-abc-eth0"), entry.dump()).ok());
+  ASSERT_TRUE(
+      WriteFileAtomic(JoinPath(dir_, "cache/results/k8s-pod-network-abc-eth0"), entry.dump()).ok());
   ASSERT_TRUE(WriteFileAtomic(JoinPath(dir_, "cache/results/old-def-eth0"), kResult040).ok());
   ASSERT_TRUE(WriteFileAtomic(JoinPath(dir_, "cache/results/junk-x-eth0"), "{").ok());
   Cni cni = MakeCni();
@@ -412,12 +421,13 @@ TEST_F(CniTest, ReadsLibcniWrittenAndLegacyCaches) {
 
 TEST_F(CniTest, ConcurrentAttachmentsAndNoChildLeft) {
   // Prints a result with an address derived from the container id.
-  ASSERT_TRUE(WriteFileAtomic(JoinPath(bin_, "plain"),
-                              "#!/bin/sh\ncat >/dev/null\n[ \"$CNI_COMMAND\" = ADD ] || exit 0\n"
-                              "echo \"{\\\"cniVersion\\\":\\\"1.0.0\\\",\\\"ips\\\":[{\\\"address\\\":"
-                              "\\\"10.0.0.${CNI_CONTAINERID#c}/24\\\"}]}\"\n",
-                              0755)
-                  .ok());
+  ASSERT_TRUE(
+      WriteFileAtomic(JoinPath(bin_, "plain"),
+                      "#!/bin/sh\ncat >/dev/null\n[ \"$CNI_COMMAND\" = ADD ] || exit 0\n"
+                      "echo \"{\\\"cniVersion\\\":\\\"1.0.0\\\",\\\"ips\\\":[{\\\"address\\\":"
+                      "\\\"10.0.0.${CNI_CONTAINERID#c}/24\\\"}]}\"\n",
+                      0755)
+          .ok());
   Cni cni = MakeCni();
   NetworkConfigList net = Net(R"({"cniVersion":"1.0.0","name":"n","plugins":[{"type":"plain"}]})");
   constexpr int kN = 8;

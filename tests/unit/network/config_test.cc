@@ -32,7 +32,8 @@ TEST(ConfigTest, ParsesAConflist) {
 }
 
 TEST(ConfigTest, WrapsASingleConfIntoAListOfOne) {
-  auto l = ParseConfigList(R"({"cniVersion":"0.4.0","name":"n","type":"bridge","bridge":"x"})", true);
+  auto l =
+      ParseConfigList(R"({"cniVersion":"0.4.0","name":"n","type":"bridge","bridge":"x"})", true);
   ASSERT_TRUE(l.ok()) << l.status();
   EXPECT_EQ(l->name, "n");
   EXPECT_EQ(l->cni_version, "0.4.0");
