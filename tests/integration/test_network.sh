@@ -50,7 +50,7 @@ for cid in sys.argv[2:]:
     print("CNI-DN-" + h[:21])
 EOF
 }
-OWN_CHAINS=$(own_chains ida idb)
+OWN_CHAINS=$(own_chains ida idb | tr "\n" " ")
 chains_of() { iptables-save -t "$1" | sed -n 's/^:\([^ ]*\) .*/\1/p' | sort; }
 CHAINS_BEFORE_nat=$(chains_of nat)
 CHAINS_BEFORE_filter=$(chains_of filter)
