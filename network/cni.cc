@@ -231,6 +231,14 @@ Status Cni::Del(const NetworkConfigList& net, const Attachment& a) const {
   // As libcni: the cached result is prevResult from 0.4.0 on.
   ASSIGN_OR_RETURN(int vs040, internal::CompareVersions(net.cni_version, "0.4.0"));
   const json* prev = vs040 >= 0 && cached && !cached->result.is_null() ? &cached->result : nullptr;
+  if (prev != nullptr) {
+    // A cached result that cannot be given to the plugins must not make the teardown impossible.
+    if (auto c = internal::ConvertResult(*prev, net.cni_version); !c.ok()) {
+      BLOG(Warn) << "DEL of " << a.container_id << " on network " << net.name
+                 << " without its cached result: " << c.status().message();
+      prev = nullptr;
+    }
+  }
   std::string netns = NetnsForTeardown(a.netns_path);
   // Every plugin runs even after one failed (so one stuck plugin does not leak the others'
   // resources); the first error is returned and the cache kept, so a retry runs them all again.

@@ -237,6 +237,22 @@ TEST_F(CniTest, DelBefore040HasNoPrevResult) {
   EXPECT_EQ(Stdin(1, "first", "DEL")["cniVersion"], "0.3.1");
 }
 
+TEST_F(CniTest, DelWithACorruptCachedResultStillRuns) {
+  Plugin("first", "exit 0");
+  ASSERT_TRUE(MkdirAll(JoinPath(dir_, "cache/results")).ok());
+  json conf = json::parse(R"({"cniVersion":"1.0.0","name":"n","plugins":[{"type":"first"}]})");
+  json entry = {{"kind", "cniCacheV1"},         {"containerId", "c1"},
+                {"config", internal::Base64Encode(conf.dump())},
+                {"ifName", "eth0"},             {"networkName", "n"},
+                {"result", {{"cniVersion", "1.0.0"}, {"ips", "garbage"}}}};
+  ASSERT_TRUE(WriteFileAtomic(JoinPath(dir_, "cache/results/n-c1-eth0"), entry.dump()).ok());
+  Cni cni = MakeCni();
+  Status s = cni.Del(Net(conf.dump()), Att());
+  ASSERT_TRUE(s.ok()) << s;
+  EXPECT_FALSE(Stdin(0, "first", "DEL").contains("prevResult"));
+  EXPECT_EQ(cni.CachedResult("n", "c1", "eth0").status().code(), absl::StatusCode::kNotFound);
+}
+
 TEST_F(CniTest, DelKeepsGoingAfterAFailureAndKeepsTheCache) {
   Plugin("first", StrCat("[ \"$CNI_COMMAND\" = ADD ] && echo '", kResult040, "'; exit 0"));
   Plugin("second", StrCat("[ \"$CNI_COMMAND\" = ADD ] && { echo '", kResult100,
