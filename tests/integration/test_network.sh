@@ -4,7 +4,8 @@
 # two persistent netns made by CreateNetns on a bridge network (bridge + host-local on a private
 # /24, portmap, firewall) plus loopback; one pings the other at the IP from the Result; a portmap
 # hostPort reaches busybox httpd inside a netns from the host (127.0.0.1 and the bridge's IP);
-# CHECK passes (and fails once the interface's address is gone); DEL, DEL again; a DEL from the
+# CHECK passes (and fails once the interface's address is gone); a 0.4.0 list on the same bridge
+# (its result carries ips[].version) reaches the first; DEL, DEL again; a DEL from the
 # cache alone (ListCached) after the netns was removed, as after a crash. At the end: no veth, no
 # bridge, no iptables rule about the test's subnet, network or chains, host-local's IPs released,
 # the cache empty. Nothing under /var/lib/cni is touched (private cache and host-local dataDir).
@@ -19,6 +20,7 @@ TOOL="$BERTH_BIN/berth-cni-tool"
 
 NET="bt$$" # network and bridge name (at most 15 bytes)
 BR="$NET"
+NET4="bt$$-040" # the same bridge and subnet from a cniVersion 0.4.0 list (its own address range)
 # A /24 of 10.240.0.0/16 that no route of this host covers.
 octet=""
 for i in $(seq 0 199); do
@@ -41,7 +43,7 @@ cni() { "$TOOL" --cache-dir "$CACHE" --plugin-dir /usr/lib/cni "$@"; }
 # The per-attachment chains the plugins name from network + container id: bridge's ipMasq chain
 # "CNI-" + sha512(name+id)[:24] and portmap's "CNI-DN-" + sha512(name+id)[:21].
 own_chains() {
-  python3 - "$NET" "$@" <<'EOF'
+  python3 - "$@" <<'EOF'
 import hashlib, sys
 net = sys.argv[1]
 for cid in sys.argv[2:]:
@@ -50,7 +52,7 @@ for cid in sys.argv[2:]:
     print("CNI-DN-" + h[:21])
 EOF
 }
-OWN_CHAINS=$(own_chains ida idb | tr "\n" " ")
+OWN_CHAINS=$( (own_chains "$NET" ida idb; own_chains "$NET4" idc) | tr "\n" " ")
 chains_of() { iptables-save -t "$1" | sed -n 's/^:\([^ ]*\) .*/\1/p' | sort; }
 CHAINS_BEFORE_nat=$(chains_of nat)
 CHAINS_BEFORE_filter=$(chains_of filter)
@@ -58,7 +60,7 @@ IP_FORWARD_BEFORE=$(sysctl -n net.ipv4.ip_forward)
 
 # iptables rules about this test (its subnet, its network's comments, jumps to its chains).
 own_rules() {
-  local table=$1 pats=(-e "$PREFIX" -e "\\\"$NET\\\"") c
+  local table=$1 pats=(-e "$PREFIX" -e "\\\"$NET\\\"" -e "\\\"$NET4\\\"") c
   for c in $OWN_CHAINS; do pats+=(-e "-j $c"); done
   iptables-save -t "$table" | grep '^-A' | grep -F "${pats[@]}" || true
 }
@@ -94,7 +96,7 @@ network_cleanup() {
   set +e
   [[ -n "$HTTPD_PID" ]] && kill -KILL "$HTTPD_PID" 2>/dev/null && wait "$HTTPD_PID" 2>/dev/null
   local n
-  for n in a b; do [[ -e "$NSDIR/$n" ]] && "$TOOL" netns-rm "$NSDIR/$n"; done
+  for n in a b c; do [[ -e "$NSDIR/$n" ]] && "$TOOL" netns-rm "$NSDIR/$n"; done
   ip link delete "$BR" 2>/dev/null
   iptables_cleanup
   [[ "$IP_FORWARD_BEFORE" == 0 ]] && sysctl -qw net.ipv4.ip_forward=0
@@ -111,6 +113,19 @@ cat >"$T/net.conflist" <<EOF
     {"type": "bridge", "bridge": "$BR", "isGateway": true, "ipMasq": true, "hairpinMode": true,
      "ipam": {"type": "host-local", "dataDir": "$IPAM",
               "ranges": [[{"subnet": "$SUBNET"}]], "routes": [{"dst": "0.0.0.0/0"}]}},
+    {"type": "portmap", "capabilities": {"portMappings": true}},
+    {"type": "firewall"}
+  ]
+}
+EOF
+cat >"$T/net040.conflist" <<EOF
+{
+  "cniVersion": "0.4.0",
+  "name": "$NET4",
+  "plugins": [
+    {"type": "bridge", "bridge": "$BR", "isGateway": true, "ipMasq": true,
+     "ipam": {"type": "host-local", "dataDir": "$IPAM",
+              "ranges": [[{"subnet": "$SUBNET", "rangeStart": "${PREFIX}200", "rangeEnd": "${PREFIX}250"}]]}},
     {"type": "portmap", "capabilities": {"portMappings": true}},
     {"type": "firewall"}
   ]
@@ -179,6 +194,18 @@ if out=$(cni check "$T/net.conflist" --netns "$NS_B" --id idb 2>&1); then
 fi
 assert_contains "$out" "failed (check)" "CHECK b names the failing plugin"
 
+log "a 0.4.0 list on the same bridge: c reaches a, CHECK, DEL"
+NS_C=$("$TOOL" netns-add "$NSDIR" c)
+out=$(cni add "$T/net040.conflist" --netns "$NS_C" --id idc) || fail "ADD c: $out"
+assert_contains "$out" '"cniVersion": "0.4.0"' "c's result is the list's version"
+assert_contains "$out" '"version": "4"' "0.4.0 results carry ips[].version"
+IP_C=$(cni cached "$NET4" idc)
+[[ "$IP_C" == "${PREFIX}2"[0-5][0-9] ]] || fail "c's address $IP_C is not from its range"
+nsenter --net="$NS_C" busybox ping -c 1 -W 5 "$IP_A" >/dev/null || fail "c cannot reach a"
+cni check "$T/net040.conflist" --netns "$NS_C" --id idc || fail "CHECK c"
+cni del "$T/net040.conflist" --netns "$NS_C" --id idc || fail "DEL c"
+"$TOOL" netns-rm "$NS_C" || fail "RemoveNetns c"
+
 log "DEL a (without the port mappings: the cache has them), twice"
 cni del "$T/net.conflist" --netns "$NS_A" --id ida || fail "DEL a"
 [[ -z $(iptables-save -t nat | grep -- "--dport $HPORT ") ]] || fail "portmap's DNAT for $HPORT left after DEL"
@@ -199,7 +226,7 @@ cni del "$T/net.conflist" --netns "$NS_B" --id idb || fail "DEL b again"
 log "nothing left"
 assert_eq "$(cni ls-cache)" "" "ListCached after teardown"
 assert_eq "$(ls -A "$CACHE/results")" "" "cache directory"
-leases=$(ls "$IPAM/$NET" 2>/dev/null | grep "^$PREFIX" || true)
+leases=$(ls "$IPAM/$NET" "$IPAM/$NET4" 2>/dev/null | grep "^$PREFIX" || true)
 assert_eq "$leases" "" "host-local leases"
 assert_eq "$(ip -o link show master "$BR" 2>/dev/null)" "" "veths on $BR"
 # The bridge plugin never deletes its bridge (nor does libcni); the network's owner does.
