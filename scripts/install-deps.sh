@@ -17,6 +17,8 @@ PACKAGES=(
   # runtime and integration-test peers
   runc crun criu containerd docker-registry skopeo umoci busybox-static
   util-linux procps e2fsprogs iproute2 psmisc bsdextrautils systemd curl python3 ca-certificates zstd
+  # CNI networking (network/: the CRI server's pods, the CLI's networks, tests/integration/test_network.sh)
+  containernetworking-plugins iptables
   # Docker Engine on berthd (tests/integration/test_docker.sh runs its own dockerd under /tmp)
   docker.io docker-compose
 )
