@@ -41,6 +41,8 @@ class ShimClient {
   void CancelWait(uint64_t handle) { client_->Cancel(handle); }
 
   void Close() { client_->Close(); }
+  // Runs `cb` once the connection closes (at once when it is closed already).
+  void OnClose(std::function<void()> cb) { client_->OnClose(std::move(cb)); }
   bool closed() const { return client_->closed(); }
   const std::string& address() const { return address_; }
 

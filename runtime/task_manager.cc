@@ -1,5 +1,7 @@
 #include "runtime/task_manager.h"
 
+#include <future>
+
 #include <time.h>
 
 #include <nlohmann/json.hpp>
@@ -170,6 +172,13 @@ void TaskManager::Shutdown(Task& t) {
   req.set_id(t.id());
   auto r = t.shim().Call<google::protobuf::Empty>("Shutdown", req, 3s);
   (void)r;  // the shim exits and the connection closes: "ttrpc: closed" is the normal answer
+  // As containerd does, wait (3 s at most) for the shim to close its end as it exits, so the
+  // bundle is not removed under a shim that is still running (containerd's own shim answers
+  // Shutdown before it exits).
+  auto closed = std::make_shared<std::promise<void>>();
+  std::future<void> done = closed->get_future();
+  t.shim().OnClose([closed] { closed->set_value(); });
+  done.wait_for(3s);
   t.shim().Close();
 }
 

@@ -11,7 +11,8 @@
 source "$BERTH_SRC/tests/integration/lib/harness.sh"
 require_root
 require_cmd ctr runc
-B="$BERTH_BIN/berthd"
+# With the build tree first in PATH, as start_berthd runs it: the shim under test resolves there.
+B() { PATH="$BERTH_BIN:$PATH" "$BERTH_BIN/berthd" "$@"; }
 
 # config_warnings FILE: the WARN lines berthd logged about its configuration.
 config_warnings() { grep -E 'WARN .*config: ' "$1" || true; }
@@ -33,7 +34,7 @@ remove_task() {
 }
 
 log "berthd config default"
-"$B" config default >"$T/default.toml" 2>"$T/default.err" || fail "config default: $(cat "$T/default.err")"
+B config default >"$T/default.toml" 2>"$T/default.err" || fail "config default: $(cat "$T/default.err")"
 def=$(cat "$T/default.toml")
 for key in 'version = 2' 'root = "/var/lib/berth"' 'state = "/run/berth"' '[grpc]' \
   'address = "/run/berth/berthd.sock"' 'max_recv_message_size = 16777216' '[ttrpc]' '[debug]' \
@@ -49,7 +50,7 @@ ncomments=$(grep -c '^ *# ' "$T/default.toml")
 ((ncomments >= 20)) || fail "config default has only $ncomments comment lines"
 
 log "berthd --config FILE --root DIR config dump: the effective config, no warnings"
-out=$("$B" --config "$T/default.toml" --root "$T/other-root" -l debug config dump 2>"$T/dump.err") ||
+out=$(B --config "$T/default.toml" --root "$T/other-root" -l debug config dump 2>"$T/dump.err") ||
   fail "config dump: $(cat "$T/dump.err")"
 [[ ! -s "$T/dump.err" ]] || fail "config dump of the default file logged: $(cat "$T/dump.err")"
 assert_contains "$out" "root = \"$T/other-root\"" "dump shows the --root flag"
@@ -60,22 +61,22 @@ resolved=$(sed -n 's/.*shim = "containerd-shim-berth-v2"  # -> \(.*\)/\1/p' <<<"
 [[ "$resolved" == /*containerd-shim-berth-v2 && -x "$resolved" ]] || fail "berth shim resolves to [$resolved]"
 # The dump parses back without notes and dumps the same.
 printf '%s\n' "$out" >"$T/dump.toml"
-again=$("$B" -c "$T/dump.toml" -l debug config dump 2>"$T/dump2.err") || fail "dump of a dump: $(cat "$T/dump2.err")"
+again=$(B -c "$T/dump.toml" -l debug config dump 2>"$T/dump2.err") || fail "dump of a dump: $(cat "$T/dump2.err")"
 [[ "$again" == "$out" ]] || fail "a dump re-read dumps differently: $(diff <(echo "$out") <(echo "$again"))"
 [[ ! -s "$T/dump2.err" ]] || fail "re-reading a dump logged: $(cat "$T/dump2.err")"
 
 log "unknown keys: warnings with file and line, not failures; malformed files and missing -c fail"
 printf 'version = 2\nroot = "%s/r"\nbogus_key = 1\n[plugins."io.containerd.snapshotter.v1.overlayfs"]\n  upperdir_labels = true\n' \
   "$T" >"$T/unknown.toml"
-out=$("$B" -c "$T/unknown.toml" config dump 2>"$T/unknown.err") || fail "unknown keys failed: $(cat "$T/unknown.err")"
+out=$(B -c "$T/unknown.toml" config dump 2>"$T/unknown.err") || fail "unknown keys failed: $(cat "$T/unknown.err")"
 assert_contains "$out" "root = \"$T/r\"" "known keys still apply"
 err=$(cat "$T/unknown.err")
 assert_contains "$err" "$T/unknown.toml:3: unknown configuration key \"bogus_key\"" "warning names file and line"
 assert_contains "$err" "$T/unknown.toml:5" "warning inside a plugin section"
 printf 'version = 2\n[grpc\n' >"$T/malformed.toml"
-if "$B" -c "$T/malformed.toml" config dump >/dev/null 2>"$T/malformed.err"; then fail "a malformed file loaded"; fi
+if B -c "$T/malformed.toml" config dump >/dev/null 2>"$T/malformed.err"; then fail "a malformed file loaded"; fi
 assert_contains "$(cat "$T/malformed.err")" "$T/malformed.toml:2" "malformed file names the line"
-if "$B" -c "$T/missing.toml" config dump >/dev/null 2>&1; then fail "a missing -c file loaded"; fi
+if B -c "$T/missing.toml" config dump >/dev/null 2>&1; then fail "a missing -c file loaded"; fi
 
 start_registry
 push_busybox_image busybox:cfg
