@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "cri/images.h"
+#include "cri/sandbox.h"
 #include "daemon/daemon.h"
 #include "k8s/cri/runtime/v1/api.grpc.pb.h"
 
@@ -15,6 +16,10 @@ struct CriCore {
   explicit CriCore(Daemon& d);
   Daemon& d;
   std::unique_ptr<cri::ImageManager> images;
+  std::unique_ptr<cri::SandboxManager> sandboxes;
+
+  // Imports berth-pause as image `ref` (cri/pause_image.h); returns its id.
+  StatusOr<std::string> ImportPause(const std::string& ref);
 };
 
 class CriImageService final : public ::runtime::v1::ImageService::CallbackService {
@@ -42,6 +47,20 @@ class CriRuntimeService final : public ::runtime::v1::RuntimeService::CallbackSe
                                     ::runtime::v1::VersionResponse* resp) override;
   grpc::ServerUnaryReactor* Status(grpc::CallbackServerContext* ctx, const ::runtime::v1::StatusRequest* req,
                                    ::runtime::v1::StatusResponse* resp) override;
+  grpc::ServerUnaryReactor* RunPodSandbox(grpc::CallbackServerContext* ctx, const ::runtime::v1::RunPodSandboxRequest* req,
+                                          ::runtime::v1::RunPodSandboxResponse* resp) override;
+  grpc::ServerUnaryReactor* StopPodSandbox(grpc::CallbackServerContext* ctx,
+                                           const ::runtime::v1::StopPodSandboxRequest* req,
+                                           ::runtime::v1::StopPodSandboxResponse* resp) override;
+  grpc::ServerUnaryReactor* RemovePodSandbox(grpc::CallbackServerContext* ctx,
+                                             const ::runtime::v1::RemovePodSandboxRequest* req,
+                                             ::runtime::v1::RemovePodSandboxResponse* resp) override;
+  grpc::ServerUnaryReactor* PodSandboxStatus(grpc::CallbackServerContext* ctx,
+                                             const ::runtime::v1::PodSandboxStatusRequest* req,
+                                             ::runtime::v1::PodSandboxStatusResponse* resp) override;
+  grpc::ServerUnaryReactor* ListPodSandbox(grpc::CallbackServerContext* ctx,
+                                           const ::runtime::v1::ListPodSandboxRequest* req,
+                                           ::runtime::v1::ListPodSandboxResponse* resp) override;
   // The streaming server is not built yet: Unimplemented, saying so.
   grpc::ServerUnaryReactor* Exec(grpc::CallbackServerContext* ctx, const ::runtime::v1::ExecRequest* req,
                                  ::runtime::v1::ExecResponse* resp) override;

@@ -1,28 +1,14 @@
 // runtime.v1.ImageService over cri::ImageManager.
 #include <nlohmann/json.hpp>
 
-#include "common/fs.h"
 #include "daemon/call.h"
-#include "daemon/puller.h"
 #include "daemon/services/cri.h"
-#include "remotes/reference.h"
 
 namespace berth::daemon {
 
 namespace rv1 = ::runtime::v1;
 
 namespace {
-
-// containerd's CRI talks plain HTTP to registries on the local host (docker.IsLocalhost).
-bool IsLocalHost(const std::string& domain) {
-  std::string host = domain;
-  if (!host.empty() && host[0] == '[') {
-    host = host.substr(1, host.find(']') - 1);
-  } else if (auto c = host.rfind(':'); c != std::string::npos) {
-    host.resize(c);
-  }
-  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
-}
 
 void ToProto(const cri::Image& im, rv1::Image* out) {
   out->set_id(im.id);
@@ -34,33 +20,6 @@ void ToProto(const cri::Image& im, rv1::Image* out) {
 }
 
 }  // namespace
-
-CriCore::CriCore(Daemon& dd) : d(dd) {
-  cri::ImageManager::Deps deps;
-  deps.images = d.images.get();
-  deps.content = d.content.get();
-  deps.snapshotter = d.config.cri.snapshotter;
-  if (auto it = d.snapshotters.find(deps.snapshotter); it != d.snapshotters.end()) {
-    deps.snapshots = it->second.get();
-  }
-  deps.snapshotter_root = JoinPath(d.config.root, "io.containerd.snapshotter.v1." + deps.snapshotter);
-  deps.pull = [this](const std::string& ref, const std::string& user,
-                     const std::string& pass) -> StatusOr<metadata::Descriptor> {
-    PullRequest req;
-    req.ns = cri::kNamespace;
-    req.ref = ref;
-    req.unpack = true;
-    req.snapshotter = d.config.cri.snapshotter;
-    req.labels[cri::kImageLabel] = cri::kImageLabelManaged;
-    req.username = user;
-    req.password = pass;
-    ASSIGN_OR_RETURN(remotes::Reference parsed, remotes::ParseReference(ref));
-    req.plain_http = IsLocalHost(parsed.domain);
-    ASSIGN_OR_RETURN(PullResult res, RunPull(d, req, {}, [] { return false; }));
-    return res.image.target;
-  };
-  images = std::make_unique<cri::ImageManager>(std::move(deps));
-}
 
 grpc::ServerUnaryReactor* CriImageService::ListImages(grpc::CallbackServerContext* ctx,
                                                       const rv1::ListImagesRequest* req,
