@@ -11,6 +11,7 @@
 
 #include "common/fs.h"
 #include "common/log.h"
+#include "daemon/call_trace.h"
 
 namespace berth::daemon {
 
@@ -25,6 +26,11 @@ Status Server::Start() {
   builder.AddListeningPort("unix:" + path, grpc::InsecureServerCredentials());
   builder.SetMaxReceiveMessageSize(d_.config.max_recv_message_size);
   builder.SetMaxSendMessageSize(d_.config.max_send_message_size);
+  if (log::GetLevel() <= log::Level::kTrace) {
+    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> f;
+    f.push_back(MakeCallTraceFactory());
+    builder.experimental().SetInterceptorCreators(std::move(f));
+  }
   services_ = MakeServices(d_);
   for (auto& s : services_) builder.RegisterService(s.get());
   server_ = builder.BuildAndStart();

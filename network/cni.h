@@ -7,13 +7,24 @@
 // everything the spec leaves to the runtime:
 //   - Config files in a directory: *.conf, *.conflist, *.json in lexical order; a single-plugin
 //     .conf is wrapped into a list of one.
-//   - ADD runs the list's plugins in order, each fed the previous one's result as prevResult;
+//   - ADD runs the list's plugins in order, each fed the previous one's result as prevResult
+//     (converted to the list's cniVersion);
 //     the final result is cached on disk under `cache_dir/results/<network>-<container>-<ifname>`
 //     (libcni's layout and JSON: kind "cniCacheV1", containerId, config, ifName, networkName,
 //     cniArgs, capabilityArgs, result), so that DEL and CHECK work after a restart or a crash.
-//   - DEL runs the plugins in reverse order with the cached result as prevResult, tolerates a
-//     missing network namespace (CNI_NETNS empty or gone) and a missing cache, and removes the
-//     cache entry. DEL is idempotent: a second DEL succeeds.
+//   - ADD of an attachment whose cache entry exists (added, not yet deleted) is AlreadyExists
+//     and runs nothing.
+//   - A failed ADD is undone before Add returns: the plugins that ran (the failing one included)
+//     get DEL in reverse order, so nothing leaks; a later Del is harmless.
+//   - DEL runs the plugins in reverse order with the cached result as prevResult (0.4.0 and
+//     later, as libcni), tolerates a missing network namespace (a path that is gone or no longer
+//     a namespace is passed as an empty CNI_NETNS) and a missing cache, and removes the cache
+//     entry. DEL is idempotent: a second DEL succeeds. Every plugin runs even when one fails; the
+//     first failure is returned and the cache entry kept, so the DEL can be retried. With the
+//     namespace gone, Del also removes the bridge plugin's ipMasq rules (bridge <= 1.1 looks for
+//     them inside the namespace and leaks them otherwise).
+//   - DEL and CHECK complete the caller's capability arguments and CNI_ARGS with those the ADD
+//     cached, so a teardown that no longer knows the port mappings still removes them.
 //   - CHECK (CNI >= 0.4.0, unless the list sets disableCheck) runs the plugins in order with the
 //     cached result.
 //   - Capability arguments (portMappings, dns, ips, mac, bandwidth, ...) reach only plugins whose
@@ -23,9 +34,14 @@
 // the returned status's message. Thread-safe: calls for different (network, container, ifname)
 // may run concurrently; the caller serialises calls for one attachment.
 //
-// Status codes: NotFound for a missing config directory entry, network or plugin binary;
-// InvalidArgument for malformed configs or results; Internal (with the plugin's message) when a
-// plugin fails; DeadlineExceeded when a plugin outlives `plugin_timeout`.
+// Status codes: NotFound for a missing config directory entry, network or plugin binary, and
+// for CHECK without a cached result; AlreadyExists for ADD of an attachment still cached;
+// InvalidArgument for malformed configs or results and for container ids, network names or
+// interface names libcni would refuse (ids and names match ^[a-zA-Z0-9][a-zA-Z0-9_.\-]*$,
+// interface names are at most 15 bytes without '/', ':' or spaces); FailedPrecondition for CHECK
+// on a list older than 0.4.0; Internal (with the plugin's message, "<msg>; <details> (code N)")
+// when a plugin fails; DeadlineExceeded when a plugin outlives `plugin_timeout` (it and its
+// process group are SIGKILLed).
 #pragma once
 
 #include <chrono>
@@ -33,6 +49,8 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/status.h"
@@ -50,12 +68,16 @@ struct NetworkConfigList {
   std::string source;                   // the file it came from, empty when parsed from bytes
 };
 
-// Parses a .conflist (or, when `single_plugin` is true, a .conf) document.
+// Parses a .conflist (or, when `single_plugin` is true, a .conf) document. InvalidArgument
+// (naming `source` when given) for bad JSON, a missing or invalid name, a plugin without a
+// type, an empty plugin list or a malformed cniVersion/disableCheck.
 StatusOr<NetworkConfigList> ParseConfigList(std::string_view bytes, bool single_plugin = false,
                                             std::string source = {});
 
 // Every network in `dir` (lexical file order, as libcni's ConfFiles); files that do not parse are
 // skipped with a warning in the log, as containerd does. An absent directory yields an empty list.
+// .conflist files are lists; .conf and .json files single plugins. Several files may name the
+// same network: all are returned, in file order (callers take the first, as containerd does).
 StatusOr<std::vector<NetworkConfigList>> LoadConfigDir(const std::string& dir);
 
 // A host port published into the namespace (portmap's `portMappings` capability).
@@ -112,7 +134,9 @@ struct Result {
   std::string FirstAddress(const std::string& ifname, int family = 4) const;
 };
 
-// Parses a plugin's result document (0.3.0, 0.3.1, 0.4.0 or 1.0.0).
+// Parses a plugin's result document (0.3.0, 0.3.1, 0.4.0 or 1.0.0; also 0.1.0/0.2.0's ip4/ip6).
+// InvalidArgument when it is not JSON, has an unsupported cniVersion, or holds malformed
+// addresses or interface indexes.
 StatusOr<Result> ParseResult(std::string_view bytes);
 
 class Cni {
@@ -141,12 +165,23 @@ class Cni {
     std::string ifname;
     std::string netns_path;  // from the cache's CNI_NETNS record, may be empty
     NetworkConfigList config;  // the config the ADD ran with
+    // Ready for Del(config, attachment): id, ifname, netns, CNI_ARGS and capability arguments
+    // (port mappings decoded) as the ADD had them.
+    Attachment attachment;
   };
+  // Entries that do not parse (or are libcni's legacy result-only files) are skipped with a
+  // warning. An absent cache directory yields an empty list.
   StatusOr<std::vector<CachedAttachment>> ListCached() const;
 
   const Options& options() const { return options_; }
 
  private:
+  // Runs one plugin of `net` for `command`; its stdout on success.
+  StatusOr<std::string> RunPlugin(const NetworkConfigList& net, const nlohmann::json& plugin,
+                                  std::string_view command, const Attachment& a,
+                                  const std::string& netns, const nlohmann::json* prev_result,
+                                  const nlohmann::json& capability_args) const;
+
   Options options_;
 };
 

@@ -11,12 +11,14 @@ PACKAGES=(
   # core libraries
   libboost-dev libboost-system-dev libarchive-dev libssl-dev libcurl4-openssl-dev
   libsqlite3-dev nlohmann-json3-dev libseccomp-dev libcap-dev libtomlplusplus-dev
-  libcli11-dev libsystemd-dev libzstd-dev zlib1g-dev ccache
+  libcli11-dev libyaml-cpp-dev libsystemd-dev libzstd-dev zlib1g-dev ccache
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # runtime and integration-test peers
   runc crun criu containerd docker-registry skopeo umoci busybox-static
   util-linux procps e2fsprogs iproute2 psmisc bsdextrautils systemd curl python3 ca-certificates zstd
+  # CNI networking (network/: the CRI server's pods, the CLI's networks, tests/integration/test_network.sh)
+  containernetworking-plugins iptables
   # Docker Engine on berthd (tests/integration/test_docker.sh runs its own dockerd under /tmp)
   docker.io docker-compose
 )

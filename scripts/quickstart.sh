@@ -3,7 +3,7 @@
 # on the default paths (/run/berth/berthd.sock, /var/lib/berth) and shows it working.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[[ $(id -u) -eq 0 ]] || { echo "quickstart: run as root (sudo)" >&2; exit 1; }
+[[ $(id -u) -eq 0 ]] || { echo "quickstart: run as root" >&2; exit 1; }
 scripts/install-deps.sh
 scripts/build.sh
 cmake --install "${BUILD_DIR:-build}" --prefix /usr/local >/dev/null

@@ -28,7 +28,7 @@ bench_start_berthd() {
   local dir=$1
   mkdir -p "$dir/root" "$dir/state"
   BERTH_SOCK="$dir/berthd.sock"
-  "$BERTH_BIN/berthd" --root "$dir/root" --state "$dir/state" --address "$BERTH_SOCK" >>"$dir/berthd.log" 2>&1 &
+  PATH="$BERTH_BIN:$PATH" "$BERTH_BIN/berthd" ${BERTHD_EXTRA_ARGS:-} --root "$dir/root" --state "$dir/state" --address "$BERTH_SOCK" >>"$dir/berthd.log" 2>&1 &
   BERTHD_PID=$!
   BENCH_PIDS+=("$BERTHD_PID")
   for _ in $(seq 300); do ctr -a "$BERTH_SOCK" --connect-timeout 1s version >/dev/null 2>&1 && return 0; sleep 0.1; done

@@ -1,5 +1,7 @@
 #include "cmd/berth/commands.h"
 
+#include "cmd/berth/health.h"
+
 #include <algorithm>
 #include <ctime>
 #include <iostream>
@@ -20,6 +22,8 @@ const Command kCommands[] = {
     {"pause", SetupPause},
     {"unpause", SetupUnpause},
     {"stats", SetupStats},
+    {"compose", SetupCompose},
+    {"internal", SetupInternal},
 };
 const size_t kNumCommands = sizeof(kCommands) / sizeof(kCommands[0]);
 

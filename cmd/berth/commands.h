@@ -45,6 +45,7 @@ void SetupLogs(CLI::App& app, Globals& g);
 void SetupPause(CLI::App& app, Globals& g);
 void SetupUnpause(CLI::App& app, Globals& g);
 void SetupStats(CLI::App& app, Globals& g);
+void SetupCompose(CLI::App& app, Globals& g);
 
 // What berth pull asks berthd for; run uses it too when an image is missing.
 struct PullOptions {

@@ -1,5 +1,7 @@
 #include "cmd/berth/containers.h"
 
+#include "cmd/berth/health.h"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -203,6 +205,7 @@ ContainerStatus StatusOf(const cov1::Container& c, const Process* task) {
     case containerd::v1::types::RUNNING:
       st.state = "running";
       st.text = StrCat("Up ", Since(c.created_at().seconds()));
+      if (std::string h = HealthSuffix(c.labels()); !h.empty()) st.text += " " + h;
       break;
     case containerd::v1::types::PAUSED:
     case containerd::v1::types::PAUSING:

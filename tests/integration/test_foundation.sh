@@ -83,4 +83,14 @@ mode=$(stat -c %a "$SOCK")
 assert_eq "$mode" "660" "socket mode"
 stop_berthd
 grep -q "stopped" "$T/berthd.log" || fail "no clean stop in log"
+
+log "at log level trace every served call is logged with its method, code and duration"
+start_berthd --log-level trace
+bctr version >/dev/null
+bctr containers info no-such-container >/dev/null 2>&1 && fail "info of a missing container succeeded"
+grep -Eq 'grpc /containerd.services.version.v1.Version/Version OK [0-9.]+ ms' "$T/berthd.log" ||
+  fail "no trace line for Version"
+grep -Eq 'grpc /containerd.services.containers.v1.Containers/Get NotFound [0-9.]+ ms' "$T/berthd.log" ||
+  fail "no trace line for a failed Containers/Get"
+stop_berthd
 log "PASS"

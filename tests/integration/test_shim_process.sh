@@ -62,7 +62,7 @@ TOML
 ROOT="$T/root" STATE="$T/state" SOCK="$T/berthd.sock"
 start_berthd_session() {
   mkdir -p "$ROOT" "$STATE"
-  setsid "$BERTH_BIN/berthd" --config "$T/config.toml" --root "$ROOT" --state "$STATE" --address "$SOCK" \
+  PATH="$BERTH_BIN:$PATH" setsid "$BERTH_BIN/berthd" --config "$T/config.toml" --root "$ROOT" --state "$STATE" --address "$SOCK" \
     --log-level debug >>"$T/berthd.log" 2>&1 &
   BERTHD_PID=$!
   wait_for 30 ctr --address "$SOCK" --connect-timeout 1s version || fail "berthd did not become ready"

@@ -73,7 +73,11 @@ start_berthd() {
   STATE="$T/state"
   SOCK="$T/berthd.sock"
   mkdir -p "$ROOT" "$STATE"
-  "$BERTH_BIN/berthd" --root "$ROOT" --state "$STATE" --address "$SOCK" --log-level debug "$@" \
+  local level=(--log-level debug)
+  [[ " $* " == *" --log-level "* ]] && level=()  # the caller's own level
+  # The build tree's shim first in berthd's PATH: the binary under test, even where an installed
+  # one (scripts/quickstart.sh puts one in /usr/local/bin) would come first.
+  PATH="$BERTH_BIN:$PATH" "$BERTH_BIN/berthd" --root "$ROOT" --state "$STATE" --address "$SOCK" "${level[@]}" "$@" \
     >>"$T/berthd.log" 2>&1 &
   BERTHD_PID=$!
   if ! wait_for 30 ctr --address "$SOCK" --connect-timeout 1s version; then
@@ -147,6 +151,9 @@ push_busybox_image() {
 harness_cleanup() {
   local rc=$?
   set +e
+  # berthd first: left running, its restart monitor (or a late exit) could start a shim again
+  # after the sweep below.
+  [[ -n "$BERTHD_PID" ]] && kill -KILL "$BERTHD_PID" 2>/dev/null
   # Containers of this test's namespace, whoever started them.
   local rroot
   for rroot in "/run/containerd/runc/$CONTAINERD_NAMESPACE" "$T/runc"; do
