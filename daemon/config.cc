@@ -400,13 +400,25 @@ Status Parser::Cri(const toml::table& t, const std::string& prefix, Config* cfg)
         RETURN_IF_ERROR(CriRuntimeTable(*rt, rp, &cfg->cri.runtimes[handler]));
       }
     }
-    Rest(*c, cp, {"default_runtime_name", "runtimes"},
-         {"snapshotter", "no_pivot", "disable_snapshot_annotations", "discard_unpacked_layers",
+    RETURN_IF_ERROR(Get(*c, "snapshotter", cp, &cfg->cri.snapshotter));
+    Rest(*c, cp, {"default_runtime_name", "runtimes", "snapshotter"},
+         {"no_pivot", "disable_snapshot_annotations", "discard_unpacked_layers",
           "ignore_rdt_not_enabled_errors", "default_runtime", "untrusted_workload_runtime"});
   }
-  Rest(t, prefix, {"containerd"},
-       {"cni",
-        "registry",
+  RETURN_IF_ERROR(Get(t, "sandbox_image", prefix, &cfg->cri.sandbox_image));
+  RETURN_IF_ERROR(Get(t, "restrict_oom_score_adj", prefix, &cfg->cri.restrict_oom_score_adj));
+  RETURN_IF_ERROR(Get(t, "max_container_log_line_size", prefix, &cfg->cri.max_container_log_line_size));
+  const toml::table* cni = nullptr;
+  RETURN_IF_ERROR(GetTable(t, "cni", prefix, &cni));
+  if (cni != nullptr) {
+    std::string np = prefix + "cni.";
+    RETURN_IF_ERROR(Get(*cni, "bin_dir", np, &cfg->cri.cni_bin_dir));
+    RETURN_IF_ERROR(Get(*cni, "conf_dir", np, &cfg->cri.cni_conf_dir));
+    RETURN_IF_ERROR(Get(*cni, "max_conf_num", np, &cfg->cri.cni_max_conf_num));
+    Rest(*cni, np, {"bin_dir", "conf_dir", "max_conf_num"}, {"conf_template", "ip_pref"});
+  }
+  Rest(t, prefix, {"containerd", "cni", "sandbox_image", "restrict_oom_score_adj", "max_container_log_line_size"},
+       {"registry",
         "image_decryption",
         "x509_key_pair_streaming",
         "disable_tcp_service",
@@ -415,14 +427,11 @@ Status Parser::Cri(const toml::table& t, const std::string& prefix, Config* cfg)
         "stream_idle_timeout",
         "enable_selinux",
         "selinux_category_range",
-        "sandbox_image",
         "stats_collect_period",
         "systemd_cgroup",
         "enable_tls_streaming",
-        "max_container_log_line_size",
         "disable_cgroup",
         "disable_apparmor",
-        "restrict_oom_score_adj",
         "max_concurrent_downloads",
         "disable_proc_mount",
         "unset_seccomp_profile",

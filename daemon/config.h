@@ -71,8 +71,21 @@ struct CriRuntime {
   std::optional<RuncOptions> options;
 };
 
-// The parts of the CRI plugin's configuration berthd reads today.
+// The parts of the CRI plugin's configuration berthd reads, by containerd's key names.
 struct CriConfig {
+  // The pause image of pod sandboxes. When it is neither present nor pullable, berthd imports its
+  // built-in pause program (berth-pause) under this name.
+  std::string sandbox_image = "registry.k8s.io/pause:3.6";
+  // [cni] bin_dir (CNI_PATH; ':'-separated like containerd's), conf_dir.
+  std::string cni_bin_dir = "/usr/lib/cni:/opt/cni/bin";
+  std::string cni_conf_dir = "/etc/cni/net.d";
+  int64_t cni_max_conf_num = 1;
+  // Clamp containers' oom_score_adj to not go below berthd's own (root without CAP_SYS_RESOURCE).
+  bool restrict_oom_score_adj = false;
+  // The snapshotter images are unpacked to and containers run from.
+  std::string snapshotter = "overlayfs";
+  // Lines longer than this are split into partial lines (CRI log format), in bytes.
+  int64_t max_container_log_line_size = 16 * 1024;
   std::string default_runtime_name = "runc";
   // containerd's default: handler "runc" of type io.containerd.runc.v2 with empty options.
   std::map<std::string, CriRuntime> runtimes = {{"runc", CriRuntime{.options = RuncOptions{}}}};

@@ -157,9 +157,27 @@ std::string RenderConfig(const Config& cfg, bool comments, const ShimResolver& r
   w.Line(4, StrCat("runtime_root = ", Q(cfg.linux_v1.runtime_root)));
   w.Blank();
   const std::string cri = "plugins.\"io.containerd.grpc.v1.cri\"";
+  w.C(2, "The CRI server (Kubernetes RuntimeService/ImageService on berthd's socket).");
   w.Line(2, StrCat("[", cri, "]"));
+  w.C(4,
+      "The pause image of pod sandboxes; when it is neither present nor pullable, berthd imports\n"
+      "its built-in pause program under this name.");
+  w.Line(4, StrCat("sandbox_image = ", Q(cfg.cri.sandbox_image)));
+  w.C(4, "Keep containers' oom_score_adj at or above berthd's own.");
+  w.Line(4, StrCat("restrict_oom_score_adj = ", cfg.cri.restrict_oom_score_adj ? "true" : "false"));
+  w.C(4, "Container log lines longer than this many bytes are split into partial (P) lines.");
+  w.Line(4, StrCat("max_container_log_line_size = ", cfg.cri.max_container_log_line_size));
+  w.Blank();
+  w.Line(4, StrCat("[", cri, ".cni]"));
+  w.C(6, "Where CNI plugins are (':'-separated) and where network configs (*.conflist, *.conf) are.");
+  w.Line(6, StrCat("bin_dir = ", Q(cfg.cri.cni_bin_dir)));
+  w.Line(6, StrCat("conf_dir = ", Q(cfg.cri.cni_conf_dir)));
+  w.C(6, "How many networks (in file order) a pod is attached to.");
+  w.Line(6, StrCat("max_conf_num = ", cfg.cri.cni_max_conf_num));
   w.Blank();
   w.Line(4, StrCat("[", cri, ".containerd]"));
+  w.C(6, "The snapshotter of CRI images and containers.");
+  w.Line(6, StrCat("snapshotter = ", Q(cfg.cri.snapshotter)));
   w.C(6, "The CRI runtime handler of pods that name none.");
   w.Line(6, StrCat("default_runtime_name = ", Q(cfg.cri.default_runtime_name)));
   for (const auto& [handler, r] : cfg.cri.runtimes) {

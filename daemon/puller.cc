@@ -380,4 +380,28 @@ StatusOr<PullResult> RunPull(Daemon& d, const PullRequest& req, const PullEvents
   return res;
 }
 
+TempLease::~TempLease() {
+  if (!id.empty() && d.leases->Delete(ns, id).ok()) d.gc->Schedule();
+}
+
+Status TempLease::Create() {
+  metadata::Lease lease_in;
+  lease_in.labels[metadata::kLabelGcExpire] = Rfc3339(metadata::NowNanos() + int64_t{3600} * 1000000000);
+  ASSIGN_OR_RETURN(metadata::Lease lease, d.leases->Create(ns, lease_in));
+  id = lease.id;
+  return Status();
+}
+
+StatusOr<std::string> UnpackStored(Daemon& d, const std::string& ns, const std::string& lease,
+                                   const std::string& snapshotter, const images::Descriptor& manifest) {
+  auto it = d.snapshotters.find(snapshotter);
+  if (it == d.snapshotters.end()) return absl::InvalidArgumentError(StrCat("snapshotter not loaded: ", snapshotter));
+  auto cs = d.content->Namespaced(ns, lease);
+  DaemonUnpackBackend backend(d, *cs, *it->second, ns, lease);
+  images::UnpackOptions uo;
+  uo.snapshotter = snapshotter;
+  ASSIGN_OR_RETURN(auto un, images::Unpack(backend, manifest, uo));
+  return un.chain_ids.empty() ? std::string() : un.chain_ids.back();
+}
+
 }  // namespace berth::daemon

@@ -48,4 +48,18 @@ struct PullResult {
 StatusOr<PullResult> RunPull(Daemon& d, const PullRequest& req, const PullEvents& events,
                              const std::function<bool()>& cancelled);
 
+// Unpacks the image whose platform manifest `manifest` is already in namespace `ns`'s content
+// store onto `snapshotter` as a pull does, in lease `lease`; returns the top chain id.
+StatusOr<std::string> UnpackStored(Daemon& d, const std::string& ns, const std::string& lease,
+                                   const std::string& snapshotter, const images::Descriptor& manifest);
+
+// A lease that expires in an hour and is deleted (then GC scheduled) when the holder goes.
+struct TempLease {
+  TempLease(Daemon& d, std::string ns) : d(d), ns(std::move(ns)) {}
+  ~TempLease();
+  Status Create();
+  Daemon& d;
+  std::string ns, id;
+};
+
 }  // namespace berth::daemon

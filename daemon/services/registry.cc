@@ -10,6 +10,7 @@
 #include "daemon/services/content.h"
 #include "daemon/services/diff.h"
 #include "daemon/services/snapshots.h"
+#include "daemon/services/cri.h"
 
 namespace berth::daemon {
 
@@ -27,6 +28,10 @@ std::vector<std::unique_ptr<grpc::Service>> MakeServices(Daemon& d) {
   s.push_back(std::make_unique<ContentService>(d));
   s.push_back(std::make_unique<SnapshotsService>(d));
   s.push_back(std::make_unique<DiffService>(d));
+  // The Kubernetes CRI, on the same socket as containerd's.
+  auto cri = std::make_shared<CriCore>(d);
+  s.push_back(std::make_unique<CriRuntimeService>(cri));
+  s.push_back(std::make_unique<CriImageService>(cri));
   return s;
 }
 

@@ -577,5 +577,46 @@ TEST_F(ResolveTest, EmptyAndRelativePathEntriesAreIgnored) {
   EXPECT_EQ(*Resolve("io.containerd.kata.v2", c, ":.:rel:" + dir_ + "/path1"), dir_ + "/path1/containerd-shim-kata-v2");
 }
 
+TEST(Config, CriKeysByContainerdsNames) {
+  Config c;
+  EXPECT_EQ(c.cri.sandbox_image, "registry.k8s.io/pause:3.6");
+  EXPECT_FALSE(c.cri.restrict_oom_score_adj);
+  std::vector<ConfigNote> notes;
+  Status s = ParseConfig(R"(version = 2
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = "local/pause:1"
+  restrict_oom_score_adj = true
+  max_container_log_line_size = 100
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = "/opt/cni/bin"
+    conf_dir = "/tmp/net.d"
+    max_conf_num = 2
+    conf_template = ""
+  [plugins."io.containerd.grpc.v1.cri".containerd]
+    snapshotter = "native"
+)",
+                         "cri.toml", &c, &notes);
+  ASSERT_TRUE(s.ok()) << s;
+  EXPECT_EQ(c.cri.sandbox_image, "local/pause:1");
+  EXPECT_TRUE(c.cri.restrict_oom_score_adj);
+  EXPECT_EQ(c.cri.max_container_log_line_size, 100);
+  EXPECT_EQ(c.cri.cni_bin_dir, "/opt/cni/bin");
+  EXPECT_EQ(c.cri.cni_conf_dir, "/tmp/net.d");
+  EXPECT_EQ(c.cri.cni_max_conf_num, 2);
+  EXPECT_EQ(c.cri.snapshotter, "native");
+  EXPECT_TRUE(Warnings(notes).empty()) << Joined(notes);
+  // The rendered config parses back to the same values.
+  Config back;
+  std::vector<ConfigNote> notes2;
+  ASSERT_TRUE(ParseConfig(RenderConfig(c, true), "dump.toml", &back, &notes2).ok());
+  EXPECT_EQ(back.cri.sandbox_image, "local/pause:1");
+  EXPECT_EQ(back.cri.cni_conf_dir, "/tmp/net.d");
+  EXPECT_TRUE(back.cri.restrict_oom_score_adj);
+  EXPECT_EQ(back.cri.snapshotter, "native");
+  EXPECT_TRUE(notes2.empty()) << Joined(notes2);
+  Status bad = ParseConfig("version = 2\n[plugins.\"io.containerd.grpc.v1.cri\"]\n  sandbox_image = 3\n", "bad.toml", &c);
+  EXPECT_TRUE(absl::IsInvalidArgument(bad)) << bad;
+}
+
 }  // namespace
 }  // namespace berth::daemon

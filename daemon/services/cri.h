@@ -1,0 +1,76 @@
+// The Kubernetes CRI (runtime.v1 RuntimeService and ImageService) on berthd's socket: thin
+// adapters over the core in cri/ (docs/DESIGN.md, "CRI"). Both services share one CriCore built
+// from the Daemon: the image manager over berthd's image records, content, snapshotter and puller.
+#pragma once
+
+#include <memory>
+
+#include "cri/images.h"
+#include "cri/sandbox.h"
+#include "daemon/daemon.h"
+#include "k8s/cri/runtime/v1/api.grpc.pb.h"
+
+namespace berth::daemon {
+
+struct CriCore {
+  explicit CriCore(Daemon& d);
+  Daemon& d;
+  std::unique_ptr<cri::ImageManager> images;
+  std::unique_ptr<cri::SandboxManager> sandboxes;
+
+  // Imports berth-pause as image `ref` (cri/pause_image.h); returns its id.
+  StatusOr<std::string> ImportPause(const std::string& ref);
+};
+
+class CriImageService final : public ::runtime::v1::ImageService::CallbackService {
+ public:
+  explicit CriImageService(std::shared_ptr<CriCore> core) : c_(std::move(core)) {}
+  grpc::ServerUnaryReactor* ListImages(grpc::CallbackServerContext* ctx, const ::runtime::v1::ListImagesRequest* req,
+                                       ::runtime::v1::ListImagesResponse* resp) override;
+  grpc::ServerUnaryReactor* ImageStatus(grpc::CallbackServerContext* ctx, const ::runtime::v1::ImageStatusRequest* req,
+                                        ::runtime::v1::ImageStatusResponse* resp) override;
+  grpc::ServerUnaryReactor* PullImage(grpc::CallbackServerContext* ctx, const ::runtime::v1::PullImageRequest* req,
+                                      ::runtime::v1::PullImageResponse* resp) override;
+  grpc::ServerUnaryReactor* RemoveImage(grpc::CallbackServerContext* ctx, const ::runtime::v1::RemoveImageRequest* req,
+                                        ::runtime::v1::RemoveImageResponse* resp) override;
+  grpc::ServerUnaryReactor* ImageFsInfo(grpc::CallbackServerContext* ctx, const ::runtime::v1::ImageFsInfoRequest* req,
+                                        ::runtime::v1::ImageFsInfoResponse* resp) override;
+
+ private:
+  std::shared_ptr<CriCore> c_;
+};
+
+class CriRuntimeService final : public ::runtime::v1::RuntimeService::CallbackService {
+ public:
+  explicit CriRuntimeService(std::shared_ptr<CriCore> core) : c_(std::move(core)) {}
+  grpc::ServerUnaryReactor* Version(grpc::CallbackServerContext* ctx, const ::runtime::v1::VersionRequest* req,
+                                    ::runtime::v1::VersionResponse* resp) override;
+  grpc::ServerUnaryReactor* Status(grpc::CallbackServerContext* ctx, const ::runtime::v1::StatusRequest* req,
+                                   ::runtime::v1::StatusResponse* resp) override;
+  grpc::ServerUnaryReactor* RunPodSandbox(grpc::CallbackServerContext* ctx, const ::runtime::v1::RunPodSandboxRequest* req,
+                                          ::runtime::v1::RunPodSandboxResponse* resp) override;
+  grpc::ServerUnaryReactor* StopPodSandbox(grpc::CallbackServerContext* ctx,
+                                           const ::runtime::v1::StopPodSandboxRequest* req,
+                                           ::runtime::v1::StopPodSandboxResponse* resp) override;
+  grpc::ServerUnaryReactor* RemovePodSandbox(grpc::CallbackServerContext* ctx,
+                                             const ::runtime::v1::RemovePodSandboxRequest* req,
+                                             ::runtime::v1::RemovePodSandboxResponse* resp) override;
+  grpc::ServerUnaryReactor* PodSandboxStatus(grpc::CallbackServerContext* ctx,
+                                             const ::runtime::v1::PodSandboxStatusRequest* req,
+                                             ::runtime::v1::PodSandboxStatusResponse* resp) override;
+  grpc::ServerUnaryReactor* ListPodSandbox(grpc::CallbackServerContext* ctx,
+                                           const ::runtime::v1::ListPodSandboxRequest* req,
+                                           ::runtime::v1::ListPodSandboxResponse* resp) override;
+  // The streaming server is not built yet: Unimplemented, saying so.
+  grpc::ServerUnaryReactor* Exec(grpc::CallbackServerContext* ctx, const ::runtime::v1::ExecRequest* req,
+                                 ::runtime::v1::ExecResponse* resp) override;
+  grpc::ServerUnaryReactor* Attach(grpc::CallbackServerContext* ctx, const ::runtime::v1::AttachRequest* req,
+                                   ::runtime::v1::AttachResponse* resp) override;
+  grpc::ServerUnaryReactor* PortForward(grpc::CallbackServerContext* ctx, const ::runtime::v1::PortForwardRequest* req,
+                                        ::runtime::v1::PortForwardResponse* resp) override;
+
+ private:
+  std::shared_ptr<CriCore> c_;
+};
+
+}  // namespace berth::daemon
