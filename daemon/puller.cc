@@ -169,6 +169,10 @@ class DaemonUnpackBackend final : public images::UnpackBackend {
     ASSIGN_OR_RETURN(auto src, d_.open_blob(ns_, dg));
     auto reader = diff::VerifyingReader(std::move(src), dg, layer.size);
     diff::ApplyOptions opts;
+    opts.max_size = d_.config.max_layer_size;
+    opts.max_entries = d_.config.max_layer_entries;
+    opts.max_ratio = d_.config.max_layer_ratio;
+    opts.ratio_floor = d_.config.max_layer_ratio_floor;
     opts.temp_dir = d_.diff_temp_dir.empty() ? "/tmp" : d_.diff_temp_dir;
     ASSIGN_OR_RETURN(diff::ApplyResult r, diff::Apply(layer.media_type, *reader, mounts, opts));
     return r.diff_id.str();
