@@ -78,8 +78,16 @@ StatusOr<bool> FetchBlob(content::Store& cs, remotes::Registry& reg, const remot
   ASSIGN_OR_RETURN(auto w, OpenWriter(cs, desc));
   if (!w) return false;
   WriterSink sink(*w);
-  RETURN_IF_ERROR(reg.FetchBlob(ref, desc, sink, progress));
-  RETURN_IF_ERROR(CommitWriter(*w, desc));
+  Status s = reg.FetchBlob(ref, desc, sink, progress);
+  if (s.ok()) s = CommitWriter(*w, desc);
+  if (absl::IsResourceExhausted(s)) {
+    // Out of space: drop the partial ingest (a resume could not fit either) and free its bytes.
+    w.reset();
+    if (Status a = cs.Abort(RefKind(desc.media_type) + "-" + desc.digest); !a.ok() && !absl::IsNotFound(a)) {
+      BLOG(Warn) << "pull: abort ingest of " << desc.digest << ": " << a;
+    }
+  }
+  RETURN_IF_ERROR(s);
   return true;
 }
 
