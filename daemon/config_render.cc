@@ -237,6 +237,8 @@ StatusOr<int64_t> ParseDurationMs(std::string_view s) {
     else return bad();
     total_ns += value * mult;
   }
+  // Converting a double beyond int64's range is undefined behaviour: refuse such durations.
+  if (!(total_ns / 1e6 < 9.2e18)) return absl::InvalidArgumentError(StrCat("duration \"", s, "\" is out of range"));
   return static_cast<int64_t>(total_ns / 1e6 + 0.5);
 }
 

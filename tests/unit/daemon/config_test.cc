@@ -417,6 +417,7 @@ TEST(ConfigTest, Durations) {
   EXPECT_FALSE(ParseDurationMs("10").ok());
   EXPECT_FALSE(ParseDurationMs("s").ok());
   EXPECT_FALSE(ParseDurationMs("3 days").ok());
+  EXPECT_FALSE(ParseDurationMs("99999999999999999999h").ok());  // beyond int64 milliseconds
   EXPECT_EQ(FormatDuration(10000), "10s");
   EXPECT_EQ(FormatDuration(90000), "1m30s");
   EXPECT_EQ(FormatDuration(3600000), "1h0m0s");
