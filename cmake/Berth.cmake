@@ -51,3 +51,21 @@ function(berth_integration_test NAME)
     SKIP_RETURN_CODE 77
     ENVIRONMENT "BERTH_BIN=${CMAKE_BINARY_DIR}/bin;BERTH_SRC=${PROJECT_SOURCE_DIR}")
 endfunction()
+
+# Sanitizers and fuzzing (issue 15).
+# BERTH_SANITIZE=ON builds everything with ASan+UBSan (gcc or clang); UBSan findings abort.
+# BERTH_FUZZ=ON (clang only) instruments everything for libFuzzer and implies BERTH_SANITIZE;
+# tests/fuzz then links its targets with -fsanitize=fuzzer instead of the corpus-replay main.
+option(BERTH_SANITIZE "Build with AddressSanitizer and UndefinedBehaviorSanitizer" OFF)
+option(BERTH_FUZZ "Build the fuzz targets as libFuzzer binaries (clang only)" OFF)
+if(BERTH_FUZZ AND NOT CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+  message(FATAL_ERROR "BERTH_FUZZ=ON needs clang: CC=clang CXX=clang++ cmake -DBERTH_FUZZ=ON ...")
+endif()
+if(BERTH_FUZZ OR BERTH_SANITIZE)
+  set(BERTH_SANITIZER_FLAGS -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
+  add_compile_options(${BERTH_SANITIZER_FLAGS})
+  add_link_options(${BERTH_SANITIZER_FLAGS})
+endif()
+if(BERTH_FUZZ)
+  add_compile_options(-fsanitize=fuzzer-no-link)
+endif()

@@ -33,7 +33,7 @@ std::string KeyText(std::string_view k) {
 }
 
 // The plugins berthd knows by containerd's ids: what it does with each section.
-enum class PluginKind { kIgnored, kCri, kLinuxV1, kRestart };
+enum class PluginKind { kIgnored, kCri, kLinuxV1, kRestart, kDiff };
 struct PluginSpec {
   std::string_view id;
   std::string_view short_id;  // the version 1 name
@@ -52,7 +52,7 @@ const PluginSpec kPlugins[] = {
     {"io.containerd.metadata.v1.bolt", "bolt", PluginKind::kIgnored, {"content_sharing_policy"}},
     {"io.containerd.monitor.v1.cgroups", "cgroups", PluginKind::kIgnored, {"no_prometheus"}},
     {"io.containerd.runtime.v2.task", "task", PluginKind::kIgnored, {"platforms", "sched_core"}},
-    {"io.containerd.service.v1.diff-service", "diff-service", PluginKind::kIgnored, {"default"}},
+    {"io.containerd.service.v1.diff-service", "diff-service", PluginKind::kDiff, {"default"}},
     {"io.containerd.service.v1.tasks-service", "tasks-service", PluginKind::kIgnored, {"rdt_config_file"}},
     {"io.containerd.snapshotter.v1.overlayfs", "overlayfs", PluginKind::kIgnored,
      {"root_path", "upperdir_label", "sync_remove", "slow_chown", "mount_options"}},
@@ -155,6 +155,7 @@ class Parser {
   Status CriRuntimeTable(const toml::table& t, const std::string& prefix, CriRuntime* r);
   Status LinuxV1(const toml::table& t, const std::string& prefix, Config* cfg);
   Status Restart(const toml::table& t, const std::string& prefix, Config* cfg);
+  Status DiffLimits(const toml::table& t, const std::string& prefix, Config* cfg);
   Status Options(const toml::table& t, const std::string& prefix, RuncOptions* o);
   Status Shim(const toml::table& t, std::string_view key, const std::string& prefix, std::string* out);
 
@@ -307,6 +308,7 @@ Status Parser::Plugins(const toml::table& t, int version, Config* cfg) {
       case PluginKind::kCri: RETURN_IF_ERROR(Cri(*pt, prefix, cfg)); break;
       case PluginKind::kLinuxV1: RETURN_IF_ERROR(LinuxV1(*pt, prefix, cfg)); break;
       case PluginKind::kRestart: RETURN_IF_ERROR(Restart(*pt, prefix, cfg)); break;
+      case PluginKind::kDiff: RETURN_IF_ERROR(DiffLimits(*pt, prefix, cfg)); break;
       case PluginKind::kIgnored: Rest(*pt, prefix, {}, spec->keys); break;
     }
   }
@@ -323,6 +325,26 @@ Status Parser::Restart(const toml::table& t, const std::string& prefix, Config* 
     cfg->restart_monitor_interval_ms = *ms;
   }
   Rest(t, prefix, {"interval"}, {});
+  return Status();
+}
+
+Status Parser::DiffLimits(const toml::table& t, const std::string& prefix, Config* cfg) {
+  struct Limit {
+    std::string_view key;
+    int64_t* value;
+    int64_t min;
+  };
+  const Limit limits[] = {{"max_layer_size", &cfg->max_layer_size, 1},
+                          {"max_layer_entries", &cfg->max_layer_entries, 1},
+                          {"max_layer_ratio", &cfg->max_layer_ratio, 0},
+                          {"max_layer_ratio_floor", &cfg->max_layer_ratio_floor, 0}};
+  for (const Limit& l : limits) {
+    int64_t v = *l.value;
+    RETURN_IF_ERROR(Get(t, l.key, prefix, &v));
+    if (v < l.min) return Error(*t.get(l.key), StrCat("\"", prefix, l.key, "\" must be at least ", l.min));
+    *l.value = v;
+  }
+  Rest(t, prefix, {"max_layer_size", "max_layer_entries", "max_layer_ratio", "max_layer_ratio_floor"}, {"default"});
   return Status();
 }
 

@@ -115,6 +115,15 @@ struct Config {
   // [plugins."io.containerd.internal.v1.restart"] interval (also accepted under
   // "io.containerd.monitor.v1.restart"): how often the restart monitor checks.
   int64_t restart_monitor_interval_ms = 10000;
+  // [plugins."io.containerd.service.v1.diff-service"] (berth's keys; containerd has none): bounds
+  // on every layer berthd unpacks (Diff.Apply, ctr/berth pull), each exceeded one failing the
+  // unpack with ResourceExhausted. max_layer_size: uncompressed bytes; max_layer_entries: tar
+  // entries; max_layer_ratio: uncompressed/compressed bytes of a compressed layer, checked once
+  // more than max_layer_ratio_floor uncompressed bytes came out (0 = no ratio limit).
+  int64_t max_layer_size = int64_t{64} << 30;
+  int64_t max_layer_entries = 1'000'000;
+  int64_t max_layer_ratio = 1000;
+  int64_t max_layer_ratio_floor = int64_t{256} << 20;
   // The runtime of a task whose container names none.
   std::string default_runtime = kRuntimeRuncV2;
   std::map<std::string, RuntimeConfig> runtimes = DefaultRuntimes();

@@ -148,6 +148,17 @@ std::string RenderConfig(const Config& cfg, bool comments, const ShimResolver& r
   w.Line(4, StrCat("interval = ", Q(FormatDuration(cfg.restart_monitor_interval_ms))));
   w.Blank();
   w.C(2,
+      "Bounds on every layer berthd unpacks (Diff.Apply, pulls), each failing the unpack with\n"
+      "ResourceExhausted: uncompressed bytes, tar entries, and, against decompression bombs, the\n"
+      "ratio of uncompressed to compressed bytes of a compressed layer, checked once more than\n"
+      "max_layer_ratio_floor uncompressed bytes came out (max_layer_ratio = 0: no ratio limit).");
+  w.Line(2, "[plugins.\"io.containerd.service.v1.diff-service\"]");
+  w.Line(4, StrCat("max_layer_size = ", cfg.max_layer_size));
+  w.Line(4, StrCat("max_layer_entries = ", cfg.max_layer_entries));
+  w.Line(4, StrCat("max_layer_ratio = ", cfg.max_layer_ratio));
+  w.Line(4, StrCat("max_layer_ratio_floor = ", cfg.max_layer_ratio_floor));
+  w.Blank();
+  w.C(2,
       "The legacy runtime io.containerd.runtime.v1.linux, run by the v2 shim of\n"
       "runtimes.\"io.containerd.runtime.v1.linux\" (a \"shim\" key here sets that one too): the OCI\n"
       "runtime binary and its root, passed as containerd.linux.runc.RuncOptions to tasks whose client\n"
@@ -244,6 +255,8 @@ StatusOr<int64_t> ParseDurationMs(std::string_view s) {
     else return bad();
     total_ns += value * mult;
   }
+  // Converting a double beyond int64's range is undefined behaviour: refuse such durations.
+  if (!(total_ns / 1e6 < 9.2e18)) return absl::InvalidArgumentError(StrCat("duration \"", s, "\" is out of range"));
   return static_cast<int64_t>(total_ns / 1e6 + 0.5);
 }
 

@@ -78,8 +78,16 @@ StatusOr<bool> FetchBlob(content::Store& cs, remotes::Registry& reg, const remot
   ASSIGN_OR_RETURN(auto w, OpenWriter(cs, desc));
   if (!w) return false;
   WriterSink sink(*w);
-  RETURN_IF_ERROR(reg.FetchBlob(ref, desc, sink, progress));
-  RETURN_IF_ERROR(CommitWriter(*w, desc));
+  Status s = reg.FetchBlob(ref, desc, sink, progress);
+  if (s.ok()) s = CommitWriter(*w, desc);
+  if (absl::IsResourceExhausted(s)) {
+    // Out of space: drop the partial ingest (a resume could not fit either) and free its bytes.
+    w.reset();
+    if (Status a = cs.Abort(RefKind(desc.media_type) + "-" + desc.digest); !a.ok() && !absl::IsNotFound(a)) {
+      BLOG(Warn) << "pull: abort ingest of " << desc.digest << ": " << a;
+    }
+  }
+  RETURN_IF_ERROR(s);
   return true;
 }
 
@@ -169,6 +177,10 @@ class DaemonUnpackBackend final : public images::UnpackBackend {
     ASSIGN_OR_RETURN(auto src, d_.open_blob(ns_, dg));
     auto reader = diff::VerifyingReader(std::move(src), dg, layer.size);
     diff::ApplyOptions opts;
+    opts.max_size = d_.config.max_layer_size;
+    opts.max_entries = d_.config.max_layer_entries;
+    opts.max_ratio = d_.config.max_layer_ratio;
+    opts.ratio_floor = d_.config.max_layer_ratio_floor;
     opts.temp_dir = d_.diff_temp_dir.empty() ? "/tmp" : d_.diff_temp_dir;
     ASSIGN_OR_RETURN(diff::ApplyResult r, diff::Apply(layer.media_type, *reader, mounts, opts));
     return r.diff_id.str();

@@ -69,7 +69,7 @@ std::vector<std::string> Split(const std::string& s, char sep) {
 }
 
 StatusOr<ApplyResult> ApplyTarget(Reader& layer, const ExtractTarget& target, const ApplyOptions& opts) {
-  DecompressingReader plain(layer, opts.max_size);
+  DecompressingReader plain(layer, opts.max_size, opts.max_ratio, opts.ratio_floor);
   RETURN_IF_ERROR(Annotate(Extract(plain, target, opts), "apply layer"));
   // The diffID covers the whole uncompressed stream, padding after the end marker included.
   RETURN_IF_ERROR(Annotate(plain.Drain(), "apply layer"));

@@ -65,6 +65,11 @@ inline constexpr char kLayerMediaType[] = "application/vnd.oci.image.layer.v1.ta
 struct ApplyOptions {
   int64_t max_entries = 1'000'000;       // ResourceExhausted beyond this
   int64_t max_size = int64_t{64} << 30;  // uncompressed bytes, ResourceExhausted beyond
+  // Decompression bombs: ResourceExhausted when a compressed layer's uncompressed bytes exceed
+  // max_ratio times the compressed bytes read, once more than ratio_floor bytes came out (small
+  // layers of zeros compress far better than that legitimately). 0 = no ratio limit.
+  int64_t max_ratio = 0;
+  int64_t ratio_floor = int64_t{256} << 20;
   // Where temporary mount points are made when mounts must be mounted (bind targets are
   // applied in place without mounting; overlay targets too, into their upperdir).
   std::string temp_dir = "/tmp";

@@ -22,8 +22,12 @@ struct DecompressingReader::Codec {
   }
 };
 
-DecompressingReader::DecompressingReader(Reader& src, int64_t max_size)
-    : src_(src), max_size_(max_size), codec_(std::make_unique<Codec>()) {}
+DecompressingReader::DecompressingReader(Reader& src, int64_t max_size, int64_t max_ratio, int64_t ratio_floor)
+    : src_(src),
+      max_size_(max_size),
+      max_ratio_(max_ratio),
+      ratio_floor_(ratio_floor),
+      codec_(std::make_unique<Codec>()) {}
 DecompressingReader::~DecompressingReader() = default;
 
 StatusOr<size_t> DecompressingReader::FillInput() {
@@ -40,6 +44,7 @@ StatusOr<size_t> DecompressingReader::FillInput() {
     return Annotate(n.status(), "read layer");
   }
   in_.resize(old + *n);
+  compressed_ += static_cast<int64_t>(*n);
   if (*n == 0) src_eof_ = true;
   return *n;
 }
@@ -148,6 +153,14 @@ StatusOr<size_t> DecompressingReader::Read(void* buf, size_t n) {
     size_ += static_cast<int64_t>(k);
     if (size_ > max_size_) {
       return absl::ResourceExhaustedError(StrCat("layer larger than the limit of ", max_size_, " bytes uncompressed"));
+    }
+    // The input is read ahead in chunks, so compressed_ may be ahead of what produced size_:
+    // the check errs on the lenient side.
+    if (max_ratio_ > 0 && size_ > ratio_floor_ && compression_ != Compression::kNone &&
+        size_ / max_ratio_ > compressed_) {
+      return absl::ResourceExhaustedError(StrCat("layer decompresses to more than ", max_ratio_,
+                                                 " times its compressed size (", compressed_, " bytes gave ", size_,
+                                                 "): refusing a decompression bomb"));
     }
   }
   return k;

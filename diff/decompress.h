@@ -19,8 +19,10 @@ enum class Compression { kNone, kGzip, kZstd };
 
 class DecompressingReader final : public Reader {
  public:
-  // `max_size` bounds the uncompressed bytes (ResourceExhausted beyond).
-  DecompressingReader(Reader& src, int64_t max_size);
+  // `max_size` bounds the uncompressed bytes (ResourceExhausted beyond). `max_ratio` > 0 bounds
+  // uncompressed/compressed bytes once more than `ratio_floor` uncompressed bytes came out
+  // (ResourceExhausted "decompression bomb"); 0 = no ratio limit.
+  DecompressingReader(Reader& src, int64_t max_size, int64_t max_ratio = 0, int64_t ratio_floor = 0);
   ~DecompressingReader() override;
 
   StatusOr<size_t> Read(void* buf, size_t n) override;
@@ -31,6 +33,7 @@ class DecompressingReader final : public Reader {
   Compression compression() const { return compression_; }
   Digest digest() const { return hash_.Current(); }
   int64_t size() const { return size_; }
+  int64_t compressed_size() const { return compressed_; }
 
  private:
   struct Codec;
@@ -40,6 +43,9 @@ class DecompressingReader final : public Reader {
 
   Reader& src_;
   int64_t max_size_;
+  int64_t max_ratio_;
+  int64_t ratio_floor_;
+  int64_t compressed_ = 0;  // bytes read from src_
   bool detected_ = false;
   Compression compression_ = Compression::kNone;
   std::string in_;     // compressed input buffer

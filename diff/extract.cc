@@ -163,7 +163,16 @@ StatusOr<int> Extractor::EnsureDir(const std::vector<std::string>& comps, size_t
     return ErrnoStatus(errno, StrCat("create parent directory \"", rel, "\""));
   }
   fd = OpenInRoot(rootfd_, rel, O_RDONLY | O_DIRECTORY);
-  if (fd < 0) return ErrnoStatus(errno, StrCat("open created directory \"", rel, "\""));
+  if (fd < 0) {
+    int err = errno;
+    struct stat sb;
+    if (fstatat(parent.get(), comps[n - 1].c_str(), &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(sb.st_mode)) {
+      // e.g. "esc -> /outside" then "esc/x": the link is resolved inside the root, where its target is missing.
+      return ErrnoStatus(err, StrCat("parent directory \"", rel, "\" is a symlink whose target is not a directory "
+                                     "inside the layer root"));
+    }
+    return ErrnoStatus(err, StrCat("open created directory \"", rel, "\""));
+  }
   if (!lowers_.empty()) CopyLowerDirInfo(rel, fd);
   return fd;
 }

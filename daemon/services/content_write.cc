@@ -47,6 +47,12 @@ class WriteReactor final : public grpc::ServerBidiReactor<ctv1::WriteContentRequ
   // Releases the writer (on the pool: closing syncs the file) and ends the stream.
   void Done(const Status& s) {
     writer_.reset();
+    if (absl::IsResourceExhausted(s) && store_ && !ref_.empty()) {
+      // Out of space: drop the partial ingest rather than keep bytes a resume could not complete.
+      if (Status a = store_->Abort(ref_); !a.ok() && !absl::IsNotFound(a)) {
+        BLOG(Warn) << "content write " << ref_ << ": abort after " << s << ": " << a;
+      }
+    }
     if (!s.ok() && !absl::IsAlreadyExists(s) && !absl::IsCancelled(s)) {
       BLOG(Debug) << "content write " << ref_ << ": " << s;
     }

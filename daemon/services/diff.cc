@@ -21,6 +21,10 @@ grpc::ServerUnaryReactor* DiffService::Apply(grpc::CallbackServerContext* ctx, c
     ASSIGN_OR_RETURN(auto blob, d_.open_blob(ns, digest));
     auto verified = diff::VerifyingReader(std::move(blob), digest, desc.size() > 0 ? desc.size() : -1);
     diff::ApplyOptions opts;
+    opts.max_size = d_.config.max_layer_size;
+    opts.max_entries = d_.config.max_layer_entries;
+    opts.max_ratio = d_.config.max_layer_ratio;
+    opts.ratio_floor = d_.config.max_layer_ratio_floor;
     opts.temp_dir = d_.diff_temp_dir;
     ASSIGN_OR_RETURN(diff::ApplyResult r, diff::Apply(desc.media_type(), *verified, mounts, opts));
     auto* applied = resp->mutable_applied();

@@ -95,6 +95,29 @@ TEST(ConfigTest, WrongTypesAndBadValuesFail) {
   EXPECT_NE(s.message().find("c.toml:2"), std::string::npos) << s;
 }
 
+TEST(ConfigTest, LayerLimits) {
+  Config c;
+  EXPECT_EQ(c.max_layer_ratio, 1000);
+  Status s = ParseConfig(
+      "version = 2\n[plugins.\"io.containerd.service.v1.diff-service\"]\ndefault = [\"walking\"]\n"
+      "max_layer_size = 1048576\nmax_layer_entries = 10\nmax_layer_ratio = 50\nmax_layer_ratio_floor = 0\n",
+      "c.toml", &c);
+  ASSERT_TRUE(s.ok()) << s;
+  EXPECT_EQ(c.max_layer_size, 1048576);
+  EXPECT_EQ(c.max_layer_entries, 10);
+  EXPECT_EQ(c.max_layer_ratio, 50);
+  EXPECT_EQ(c.max_layer_ratio_floor, 0);
+  s = ParseConfig("version = 2\n[plugins.\"io.containerd.service.v1.diff-service\"]\nmax_layer_size = 0\n", "c.toml",
+                  &c);
+  EXPECT_TRUE(absl::IsInvalidArgument(s)) << s;
+  EXPECT_NE(s.message().find("c.toml:3"), std::string::npos) << s;
+  s = ParseConfig("version = 2\n[plugins.\"io.containerd.service.v1.diff-service\"]\nmax_layer_ratio = \"x\"\n",
+                  "c.toml", &c);
+  EXPECT_TRUE(absl::IsInvalidArgument(s)) << s;
+  // The dump carries them.
+  EXPECT_NE(RenderConfig(c, false).find("max_layer_ratio = 50"), std::string::npos);
+}
+
 // containerd 1.6's own `containerd config default` (abridged, every section kept) loads without
 // warnings: its keys are known, the unused ones noted at debug level.
 TEST(ConfigTest, ContainerdVersion2FileLoadsWithoutWarnings) {
@@ -394,6 +417,7 @@ TEST(ConfigTest, Durations) {
   EXPECT_FALSE(ParseDurationMs("10").ok());
   EXPECT_FALSE(ParseDurationMs("s").ok());
   EXPECT_FALSE(ParseDurationMs("3 days").ok());
+  EXPECT_FALSE(ParseDurationMs("99999999999999999999h").ok());  // beyond int64 milliseconds
   EXPECT_EQ(FormatDuration(10000), "10s");
   EXPECT_EQ(FormatDuration(90000), "1m30s");
   EXPECT_EQ(FormatDuration(3600000), "1h0m0s");

@@ -287,6 +287,34 @@ TEST_F(ApplyTest, SizeBound) {
   EXPECT_TRUE(absl::IsResourceExhausted(r.status())) << r.status();
 }
 
+TEST_F(ApplyTest, RatioBound) {
+  // 4 MiB of zeros gzip to a few KiB: a ratio far above 100.
+  std::string bomb = TarBuilder(TarCompression::kGzip).File("zeros", std::string(4 << 20, 0)).Finish();
+  ApplyOptions opts;
+  opts.max_ratio = 100;
+  opts.ratio_floor = 1 << 20;
+  auto r = ApplyBytes(bomb, WhiteoutMode::kDelete, opts);
+  EXPECT_TRUE(absl::IsResourceExhausted(r.status())) << r.status();
+  EXPECT_NE(r.status().message().find("decompression bomb"), std::string::npos) << r.status();
+  // Below the floor the ratio is not checked; without a ratio limit the layer applies.
+  for (int64_t floor : {int64_t{64} << 20, int64_t{0}}) {
+    ASSERT_TRUE(RemoveAll(root_).ok());
+    ASSERT_EQ(mkdir(root_.c_str(), 0755), 0);
+    opts.ratio_floor = floor;
+    opts.max_ratio = floor == 0 ? 0 : 100;
+    auto ok = ApplyBytes(bomb, WhiteoutMode::kDelete, opts);
+    EXPECT_TRUE(ok.ok()) << ok.status();
+  }
+  // An uncompressed layer has no ratio.
+  ASSERT_TRUE(RemoveAll(root_).ok());
+  ASSERT_EQ(mkdir(root_.c_str(), 0755), 0);
+  opts.max_ratio = 2;
+  opts.ratio_floor = 0;
+  auto plain = ApplyBytes(TarBuilder(TarCompression::kNone).File("zeros", std::string(1 << 20, 0)).Finish(),
+                          WhiteoutMode::kDelete, opts);
+  EXPECT_TRUE(plain.ok()) << plain.status();
+}
+
 TEST_F(ApplyTest, MediaTypes) {
   EXPECT_TRUE(IsLayerMediaType("application/vnd.oci.image.layer.v1.tar+zstd"));
   EXPECT_TRUE(IsLayerMediaType("application/vnd.docker.image.rootfs.diff.tar.gzip"));
