@@ -11,6 +11,9 @@ const Command kCommands[] = {
     {"images", SetupImages},
     {"rmi", SetupRmi},
     {"run", SetupRun},
+    {"create", SetupCreate},
+    {"start", SetupStart},
+    {"restart", SetupRestart},
     {"exec", SetupExec},
     {"ps", SetupPs},
     {"stop", SetupStop},
@@ -20,6 +23,7 @@ const Command kCommands[] = {
     {"pause", SetupPause},
     {"unpause", SetupUnpause},
     {"stats", SetupStats},
+    {"volume", SetupVolume},
 };
 const size_t kNumCommands = sizeof(kCommands) / sizeof(kCommands[0]);
 
