@@ -176,6 +176,11 @@ StatusOr<CreatedContainer> CreateFromFlags(const Globals& g, const ContainerFlag
     std::filesystem::remove_all(dir, ec);
   }
   dir_made = true;
+  {
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec) return absl::InternalError(StrCat("create ", dir, ": ", ec.message()));
+  }
 
   SpecInputs in;
   in.ns = g.ns;
