@@ -24,6 +24,12 @@ const Command kCommands[] = {
     {"unpause", SetupUnpause},
     {"stats", SetupStats},
     {"volume", SetupVolume},
+    {"inspect", SetupInspect},
+    {"wait", SetupWait},
+    {"tag", SetupTag},
+    {"version", SetupVersion},
+    {"container", SetupContainerPrune},
+    {"image", SetupImagePrune},
 };
 const size_t kNumCommands = sizeof(kCommands) / sizeof(kCommands[0]);
 

@@ -51,6 +51,12 @@ void SetupCreate(CLI::App& app, Globals& g);
 void SetupStart(CLI::App& app, Globals& g);
 void SetupRestart(CLI::App& app, Globals& g);
 void SetupVolume(CLI::App& app, Globals& g);
+void SetupInspect(CLI::App& app, Globals& g);
+void SetupWait(CLI::App& app, Globals& g);
+void SetupTag(CLI::App& app, Globals& g);
+void SetupVersion(CLI::App& app, Globals& g);
+void SetupContainerPrune(CLI::App& app, Globals& g);
+void SetupImagePrune(CLI::App& app, Globals& g);
 
 // What berth pull asks berthd for; run uses it too when an image is missing.
 struct PullOptions {

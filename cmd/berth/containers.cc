@@ -18,6 +18,7 @@
 
 #include "absl/strings/str_split.h"
 #include "cmd/berth/create.h"
+#include "cmd/berth/inspect.h"
 #include "cmd/berth/mounts.h"
 #include "cmd/berth/paths.h"
 #include "cmd/berth/volumes.h"
@@ -496,6 +497,9 @@ void SignalProxy::Target(const std::string& id, const std::string& exec_id) {
 }
 
 Status DeleteTaskKeepExit(const Globals& g, const std::string& id, const tkv1::WaitResponse& exit) {
+  // Whether the OOM killer ended it is in the cgroup, which goes with the task: read it first.
+  bool oom = false;
+  if (auto c = FindContainer(g, id); c.ok()) oom = IsOomKilled(g, *c);
   {
     auto tasks = tkv1::Tasks::NewStub(Connect(g));
     auto ctx = NewContext(g);
@@ -514,6 +518,8 @@ Status DeleteTaskKeepExit(const Globals& g, const std::string& id, const tkv1::W
   labels[kLabelExitedAt] = std::to_string(exit.exited_at().seconds() > 0 ? exit.exited_at().seconds() : time(nullptr));
   req.mutable_update_mask()->add_paths(StrCat("labels.", kLabelExitCode));
   req.mutable_update_mask()->add_paths(StrCat("labels.", kLabelExitedAt));
+  labels[kLabelOomKilled] = oom ? "true" : "";
+  req.mutable_update_mask()->add_paths(StrCat("labels.", kLabelOomKilled));
   cov1::UpdateContainerResponse resp;
   return FromGrpc(containers->Update(ctx.get(), req, &resp));
 }

@@ -29,6 +29,8 @@ namespace tkv1 = containerd::services::tasks::v1;
 inline constexpr char kLabelLogPath[] = "berth/log-path";    // file the shim appends -d output to
 inline constexpr char kLabelExitCode[] = "berth/exit-code";  // kept when the task is deleted
 inline constexpr char kLabelExitedAt[] = "berth/exited-at";  // unix seconds
+inline constexpr char kLabelStartedAt[] = "berth/started-at";  // unix seconds, set when berth starts it
+inline constexpr char kLabelOomKilled[] = "berth/oom-killed";  // "true": kept when the task is deleted
 inline constexpr char kLabelAutoRemove[] = "berth/auto-remove";  // "true": berthd removes it at exit
 
 inline constexpr char kSpecTypeUrl[] = "types.containerd.io/opencontainers/runtime-spec/1/Spec";

@@ -316,7 +316,8 @@ Status StartDetached(const Globals& g, const cov1::Container& c) {
   }
   RETURN_IF_ERROR(StartProcess(g, c.id(), ""));
   // The exit labels of an earlier run no longer describe it.
-  RETURN_IF_ERROR(UpdateLabels(g, c.id(), {{kLabelExitCode, ""}, {kLabelExitedAt, ""}}));
+  RETURN_IF_ERROR(UpdateLabels(g, c.id(), {{kLabelExitCode, ""}, {kLabelExitedAt, ""}, {kLabelOomKilled, ""},
+                                           {kLabelStartedAt, std::to_string(time(nullptr))}}));
   return ArmRestart(g, c);
 }
 

@@ -96,6 +96,7 @@ int Run(const Globals& g, const ContainerFlags& f, std::vector<std::string> args
     if (io) io->Drain();
     return abandon(s, StartFailureExitCode(s));
   }
+  (void)UpdateLabels(g, id, {{kLabelStartedAt, std::to_string(time(nullptr))}});
   if (Status s = ArmRestart(g, container); !s.ok()) std::cerr << "berth: " << id << ": " << s.message() << "\n";
   if (f.detach) {
     std::cout << id << "\n";

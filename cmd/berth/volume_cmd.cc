@@ -13,11 +13,15 @@
 namespace berth::cli {
 namespace {
 
-nlohmann::json VolumeJson(const Volume& v) {
+}  // namespace
+
+nlohmann::json VolumeInspectJson(const Volume& v) {
   return {{"CreatedAt", v.created_at}, {"Driver", "local"}, {"Labels", v.labels},
           {"Mountpoint", v.mountpoint}, {"Name", v.name},   {"Options", nullptr},
           {"Scope", "local"}};
 }
+
+namespace {
 
 std::string LabelsText(const std::map<std::string, std::string>& labels) {
   std::string out;
@@ -70,7 +74,7 @@ void SetupVolume(CLI::App& app, Globals& g) {
     if (!t.ok()) return void(g.exit_code = Fail(t.status(), 1));
     std::vector<nlohmann::json> rows;
     for (const auto& v : *vols) {
-      nlohmann::json j = VolumeJson(v);
+      nlohmann::json j = VolumeInspectJson(v);
       j["Labels"] = LabelsText(v.labels);
       rows.push_back(j);
     }
@@ -91,7 +95,7 @@ void SetupVolume(CLI::App& app, Globals& g) {
         g.exit_code = 1;
         continue;
       }
-      arr.push_back(VolumeJson(*v));
+      arr.push_back(VolumeInspectJson(*v));
     }
     if (inspect_format.empty()) {
       std::cout << arr.dump(4) << "\n";

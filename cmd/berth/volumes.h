@@ -7,6 +7,7 @@
 #pragma once
 
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <string>
 #include <vector>
@@ -38,6 +39,9 @@ StatusOr<std::vector<Volume>> ListVolumes(const Globals& g);
 Status RemoveVolume(const Globals& g, const std::string& name);
 // Volume name -> the containers that mount it.
 StatusOr<std::map<std::string, std::set<std::string>>> VolumesInUse(const Globals& g);
+
+// docker's volume inspect object (Name, Driver, Mountpoint, Labels, CreatedAt, Scope, Options).
+nlohmann::json VolumeInspectJson(const Volume& v);
 
 // A random name for an anonymous volume (64 hex digits, as docker makes them).
 std::string AnonymousVolumeName();
