@@ -1,5 +1,5 @@
-// Parsers for the values of docker's run flags, pure and thread-safe (unit-tested in
-// tests/unit/cli/units_test.cc). Each returns InvalidArgument naming the flag's value when it
+// Parsers for the values of docker's run flags, pure and thread-safe (exercised by
+// tests/integration/test_berth_run_flags.sh). Each returns InvalidArgument naming the flag's value when it
 // does not parse.
 #pragma once
 
