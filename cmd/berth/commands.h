@@ -23,6 +23,8 @@ struct Globals {
   // Where run/exec make their stdio FIFOs, and where -d containers' output is logged.
   std::string fifo_dir = "/run/berth/fifo";
   std::string log_dir = "/var/log/berth";
+  // berthd's root (--root, env BERTH_ROOT); empty: asked of berthd (see DataRoot in paths.h).
+  mutable std::string root;
   int exit_code = 0;
   mutable std::shared_ptr<grpc::Channel> channel;  // made by the first Connect()
 };
@@ -45,6 +47,16 @@ void SetupLogs(CLI::App& app, Globals& g);
 void SetupPause(CLI::App& app, Globals& g);
 void SetupUnpause(CLI::App& app, Globals& g);
 void SetupStats(CLI::App& app, Globals& g);
+void SetupCreate(CLI::App& app, Globals& g);
+void SetupStart(CLI::App& app, Globals& g);
+void SetupRestart(CLI::App& app, Globals& g);
+void SetupVolume(CLI::App& app, Globals& g);
+void SetupInspect(CLI::App& app, Globals& g);
+void SetupWait(CLI::App& app, Globals& g);
+void SetupTag(CLI::App& app, Globals& g);
+void SetupVersion(CLI::App& app, Globals& g);
+void SetupContainerPrune(CLI::App& app, Globals& g);
+void SetupImagePrune(CLI::App& app, Globals& g);
 void SetupCompose(CLI::App& app, Globals& g);
 
 // What berth pull asks berthd for; run uses it too when an image is missing.

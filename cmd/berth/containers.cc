@@ -18,6 +18,12 @@
 #include <random>
 #include <thread>
 
+#include "absl/strings/str_split.h"
+#include "cmd/berth/create.h"
+#include "cmd/berth/inspect.h"
+#include "cmd/berth/mounts.h"
+#include "cmd/berth/paths.h"
+#include "cmd/berth/volumes.h"
 #include "containerd/services/content/v1/content.grpc.pb.h"
 #include "containerd/services/images/v1/images.grpc.pb.h"
 #include "containerd/services/snapshots/v1/snapshots.grpc.pb.h"
@@ -62,7 +68,12 @@ StatusOr<std::string> ReadBlob(const Globals& g, const std::string& digest) {
   return out;
 }
 
-StatusOr<images::Manifest> PlatformManifest(const Globals& g, std::string digest, std::string media_type) {
+StatusOr<images::Manifest> PlatformManifest(const Globals& g, std::string digest, std::string media_type,
+                                            const std::string& platform) {
+  images::Platform want = images::DefaultPlatform();
+  if (!platform.empty()) {
+    ASSIGN_OR_RETURN(want, images::ParsePlatform(platform));
+  }
   for (int depth = 0; depth < 4; ++depth) {
     ASSIGN_OR_RETURN(std::string body, ReadBlob(g, digest));
     if (media_type.empty()) {
@@ -70,7 +81,7 @@ StatusOr<images::Manifest> PlatformManifest(const Globals& g, std::string digest
     }
     if (!images::IsIndexType(media_type)) return images::ParseManifest(body);
     ASSIGN_OR_RETURN(images::Index ix, images::ParseIndex(body));
-    images::PlatformMatcher m(images::DefaultPlatform());
+    images::PlatformMatcher m(want);
     const images::Descriptor* best = nullptr;
     for (const auto& d : ix.manifests) {
       if (d.platform && m.Match(*d.platform)) {
@@ -78,14 +89,16 @@ StatusOr<images::Manifest> PlatformManifest(const Globals& g, std::string digest
         break;
       }
     }
-    if (best == nullptr) return absl::NotFoundError("no manifest for this platform in the image index");
+    if (best == nullptr) {
+      return absl::NotFoundError(StrCat("no manifest for ", images::FormatPlatform(want), " in the image index"));
+    }
     digest = best->digest;
     media_type = best->media_type;
   }
   return absl::InvalidArgumentError("image indexes nested too deeply");
 }
 
-StatusOr<ResolvedImage> ResolveImage(const Globals& g, const std::string& name) {
+StatusOr<ResolvedImage> ResolveImage(const Globals& g, const std::string& name, const std::string& platform) {
   auto stub = imv1::Images::NewStub(Connect(g));
   imv1::GetImageResponse resp;
   auto get = [&](const std::string& n) {
@@ -105,9 +118,10 @@ StatusOr<ResolvedImage> ResolveImage(const Globals& g, const std::string& name) 
   }
   RETURN_IF_ERROR(s);
   ASSIGN_OR_RETURN(images::Manifest man,
-                   PlatformManifest(g, resp.image().target().digest(), resp.image().target().media_type()));
+                   PlatformManifest(g, resp.image().target().digest(), resp.image().target().media_type(), platform));
   ASSIGN_OR_RETURN(std::string config_json, ReadBlob(g, man.config.digest));
   ResolvedImage out;
+  out.config_json = config_json;
   out.name = resp.image().name();
   ASSIGN_OR_RETURN(out.config, images::ParseConfig(config_json));
   if (out.config.diff_ids.empty()) return absl::FailedPreconditionError(StrCat("image ", name, " has no layers"));
@@ -486,6 +500,9 @@ void SignalProxy::Target(const std::string& id, const std::string& exec_id) {
 }
 
 Status DeleteTaskKeepExit(const Globals& g, const std::string& id, const tkv1::WaitResponse& exit) {
+  // Whether the OOM killer ended it is in the cgroup, which goes with the task: read it first.
+  bool oom = false;
+  if (auto c = FindContainer(g, id); c.ok()) oom = IsOomKilled(g, *c);
   {
     auto tasks = tkv1::Tasks::NewStub(Connect(g));
     auto ctx = NewContext(g);
@@ -504,6 +521,8 @@ Status DeleteTaskKeepExit(const Globals& g, const std::string& id, const tkv1::W
   labels[kLabelExitedAt] = std::to_string(exit.exited_at().seconds() > 0 ? exit.exited_at().seconds() : time(nullptr));
   req.mutable_update_mask()->add_paths(StrCat("labels.", kLabelExitCode));
   req.mutable_update_mask()->add_paths(StrCat("labels.", kLabelExitedAt));
+  labels[kLabelOomKilled] = oom ? "true" : "";
+  req.mutable_update_mask()->add_paths(StrCat("labels.", kLabelOomKilled));
   cov1::UpdateContainerResponse resp;
   return FromGrpc(containers->Update(ctx.get(), req, &resp));
 }
@@ -569,7 +588,7 @@ StatusOr<tkv1::WaitResponse> WaitProcess(const Globals& g, const std::string& id
   }
 }
 
-Status RemoveContainer(const Globals& g, const cov1::Container& c, bool force) {
+Status RemoveContainer(const Globals& g, const cov1::Container& c, bool force, bool volumes) {
   auto tasks = tkv1::Tasks::NewStub(Connect(g));
   ASSIGN_OR_RETURN(auto task, GetTask(g, c.id()));
   if (task) {
@@ -579,6 +598,7 @@ Status RemoveContainer(const Globals& g, const cov1::Container& c, bool force) {
       return absl::FailedPreconditionError(
           StrCat("container ", c.id(), " is running: stop it first or use rm -f"));
     }
+    RETURN_IF_ERROR(DisarmRestart(g, c));
     if (live) {
       auto ctx = NewContext(g);
       tkv1::KillRequest kill;
@@ -601,6 +621,7 @@ Status RemoveContainer(const Globals& g, const cov1::Container& c, bool force) {
     grpc::Status s = tasks->Delete(ctx.get(), del, &resp);
     if (!s.ok() && s.error_code() != grpc::StatusCode::NOT_FOUND) return FromGrpc(s);
   }
+  if (!task) RETURN_IF_ERROR(DisarmRestart(g, c));
   if (!c.snapshot_key().empty()) {
     auto snaps = snv1::Snapshots::NewStub(Connect(g));
     auto ctx = NewContext(g);
@@ -622,6 +643,15 @@ Status RemoveContainer(const Globals& g, const cov1::Container& c, bool force) {
   }
   auto log = c.labels().find(kLabelLogPath);
   if (log != c.labels().end()) ::unlink(log->second.c_str());
+  std::error_code ec;
+  std::filesystem::remove_all(ContainerDir(g, c.id()), ec);
+  auto anon = c.labels().find(kLabelAnonymousVolumes);
+  if (volumes && anon != c.labels().end()) {
+    for (const auto& v : absl::StrSplit(anon->second, ',', absl::SkipEmpty())) {
+      Status s = RemoveVolume(g, std::string(v));
+      if (!s.ok() && !absl::IsNotFound(s)) return s;
+    }
+  }
   return Status();
 }
 

@@ -29,6 +29,8 @@ namespace tkv1 = containerd::services::tasks::v1;
 inline constexpr char kLabelLogPath[] = "berth/log-path";    // file the shim appends -d output to
 inline constexpr char kLabelExitCode[] = "berth/exit-code";  // kept when the task is deleted
 inline constexpr char kLabelExitedAt[] = "berth/exited-at";  // unix seconds
+inline constexpr char kLabelStartedAt[] = "berth/started-at";  // unix seconds, set when berth starts it
+inline constexpr char kLabelOomKilled[] = "berth/oom-killed";  // "true": kept when the task is deleted
 inline constexpr char kLabelAutoRemove[] = "berth/auto-remove";  // "true": berthd removes it at exit
 
 inline constexpr char kSpecTypeUrl[] = "types.containerd.io/opencontainers/runtime-spec/1/Spec";
@@ -41,18 +43,21 @@ grpc::Status ToGrpc(const Status& s);
 // An image as a container needs it (looked up by `name` as given, then normalised as docker does:
 // "busybox" -> "docker.io/library/busybox:latest"): its stored name, the config's process fields and the chain ID of
 // its layers for the default platform (the snapshot the image was unpacked into).
+// With `platform` ("linux/arm64"; "" = this host's), that platform's manifest is used.
 struct ResolvedImage {
   std::string name;
   images::ImageConfig config;
+  std::string config_json;  // the whole config blob (StopSignal, ExposedPorts, Labels...)
   std::string chain_id;
 };
-StatusOr<ResolvedImage> ResolveImage(const Globals& g, const std::string& name);
+StatusOr<ResolvedImage> ResolveImage(const Globals& g, const std::string& name, const std::string& platform = "");
 
 // The bytes of a blob from berthd's content store (at most 8 MiB: manifests and configs).
 StatusOr<std::string> ReadBlob(const Globals& g, const std::string& digest);
 
 // The manifest of an image (target digest and media type) for the default platform.
-StatusOr<images::Manifest> PlatformManifest(const Globals& g, std::string digest, std::string media_type);
+StatusOr<images::Manifest> PlatformManifest(const Globals& g, std::string digest, std::string media_type,
+                                            const std::string& platform = "");
 
 // The container whose id is `arg` or, failing that, the only one whose id starts with it.
 StatusOr<cov1::Container> FindContainer(const Globals& g, const std::string& arg);
@@ -180,8 +185,10 @@ void CloseStdin(const Globals& g, const std::string& id, const std::string& exec
 StatusOr<tkv1::WaitResponse> WaitProcess(const Globals& g, const std::string& id, const std::string& exec_id,
                                          int64_t timeout_ms = -1);
 
-// Deletes a container as `rm` does: its task (killed first when force), its record, its snapshot
-// and its log file. FailedPrecondition when it is running and !force.
-Status RemoveContainer(const Globals& g, const cov1::Container& c, bool force);
+// Deletes a container as `rm` does: its task (killed first when force, the restart monitor told
+// to leave it down), its record, its snapshot, its log file and its directory of /etc files;
+// with `volumes`, the anonymous volumes made for it too. FailedPrecondition when it is running
+// and !force.
+Status RemoveContainer(const Globals& g, const cov1::Container& c, bool force, bool volumes = false);
 
 }  // namespace berth::cli

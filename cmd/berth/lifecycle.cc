@@ -14,7 +14,7 @@
 #include <iostream>
 #include <thread>
 
-#include "cmd/berth/containers.h"
+#include "cmd/berth/create.h"
 
 namespace berth::cli {
 namespace {
@@ -29,9 +29,25 @@ Status Signal(const Globals& g, const std::string& id, int sig) {
   return FromGrpc(stub->Kill(ctx.get(), req, &empty));
 }
 
-Status Stop(const Globals& g, const std::string& arg, int sig, int grace_seconds, std::string* id_out) {
+}  // namespace
+
+Status StopContainer(const Globals& g, const std::string& arg, int sig, int grace_seconds, std::string* id_out) {
   ASSIGN_OR_RETURN(cov1::Container c, FindContainer(g, arg));
   *id_out = c.id();
+  // Unless given, the signal and grace period the container was made with (--stop-signal, the
+  // image's StopSignal, --stop-timeout), else TERM and 10 s.
+  if (sig <= 0) {
+    auto label = c.labels().find(kLabelStopSignal);
+    sig = SIGTERM;
+    if (label != c.labels().end()) {
+      ASSIGN_OR_RETURN(sig, ParseSignal(label->second));
+    }
+  }
+  if (grace_seconds < 0) {
+    auto label = c.labels().find(kLabelStopTimeout);
+    grace_seconds = label != c.labels().end() ? atoi(label->second.c_str()) : 10;
+  }
+  RETURN_IF_ERROR(DisarmRestart(g, c));
   ASSIGN_OR_RETURN(auto task, GetTask(g, c.id()));
   if (!task) return Status();  // never started, or already stopped and deleted
   if (IsLive(task)) {
@@ -59,6 +75,8 @@ Status Stop(const Globals& g, const std::string& arg, int sig, int grace_seconds
   *exit.mutable_exited_at() = task->exited_at();
   return DeleteTaskKeepExit(g, c.id(), exit);
 }
+
+namespace {
 
 // Runs `fn` on every argument, printing the id on success and the error otherwise.
 void ForEach(Globals& g, const std::vector<std::string>& args,
@@ -116,15 +134,19 @@ Status Logs(const Globals& g, const std::string& arg, bool follow) {
 void SetupStop(CLI::App& app, Globals& g) {
   auto* c = app.add_subcommand("stop", "stop containers: a signal, then SIGKILL after a grace period");
   static std::vector<std::string> ids;
-  static int grace = 10;
-  static std::string signal = "TERM";
-  c->add_option("-t,--time", grace, "seconds to wait before SIGKILL")->capture_default_str();
-  c->add_option("-s,--signal", signal, "signal to send first")->capture_default_str();
+  static int grace = -1;
+  static std::string signal;
+  c->add_option("-t,--time", grace, "seconds to wait before SIGKILL (default: --stop-timeout, or 10)");
+  c->add_option("-s,--signal", signal, "signal to send first (default: --stop-signal, the image's, or TERM)");
   c->add_option("container", ids, "container ids or unique prefixes")->required();
   c->callback([&g] {
-    auto sig = ParseSignal(signal);
-    if (!sig.ok()) return void(g.exit_code = Fail(sig.status(), 1));
-    ForEach(g, ids, [&](const std::string& a, std::string* id) { return Stop(g, a, *sig, grace, id); });
+    int sig = 0;
+    if (!signal.empty()) {
+      auto parsed = ParseSignal(signal);
+      if (!parsed.ok()) return void(g.exit_code = Fail(parsed.status(), 1));
+      sig = *parsed;
+    }
+    ForEach(g, ids, [&](const std::string& a, std::string* id) { return StopContainer(g, a, sig, grace, id); });
   });
 }
 
@@ -150,14 +172,15 @@ void SetupKill(CLI::App& app, Globals& g) {
 void SetupRm(CLI::App& app, Globals& g) {
   auto* c = app.add_subcommand("rm", "remove containers");
   static std::vector<std::string> ids;
-  static bool force = false;
+  static bool force = false, volumes = false;
   c->add_flag("-f,--force", force, "kill running containers first");
+  c->add_flag("-v,--volumes", volumes, "remove the anonymous volumes made for the containers too");
   c->add_option("container", ids, "container ids or unique prefixes")->required();
   c->callback([&g] {
     ForEach(g, ids, [&](const std::string& a, std::string* id) -> Status {
       ASSIGN_OR_RETURN(cov1::Container ct, FindContainer(g, a));
       *id = ct.id();
-      return RemoveContainer(g, ct, force);
+      return RemoveContainer(g, ct, force, volumes);
     });
   });
 }

@@ -1,11 +1,17 @@
-// berth ps [-a] [-q] [--no-trunc] [--format json]: the namespace's containers with their state.
+// berth ps [-a] [-q] [--no-trunc] [--format json|TEMPLATE]: the namespace's containers with their
+// state. --format json is berth's array (id, image, command, state, status, pid, exit_code,
+// labels); any other format is a Go template (format.h) over docker's row fields: ID, Image,
+// Command, CreatedAt, RunningFor, Status, State, Names, Labels ("k=v,..."), Mounts, Ports,
+// Networks, Runtime.
 // Without -a only containers whose task is up (running or paused) are listed; that selection is
 // made by berthd (Tasks.List with a filter).
 #include <iostream>
 #include <map>
+#include <optional>
 #include <nlohmann/json.hpp>
 
 #include "cmd/berth/containers.h"
+#include "cmd/berth/format.h"
 
 namespace berth::cli {
 namespace {
@@ -32,8 +38,15 @@ void SetupPs(CLI::App& app, Globals& g) {
   c->add_flag("-a,--all", all, "also containers that are not running");
   c->add_flag("-q,--quiet", quiet, "print only ids");
   c->add_flag("--no-trunc", no_trunc, "do not shorten ids and commands");
-  c->add_option("--format", format, "output format: table (default) or json")->check(CLI::IsMember({"table", "json"}));
+  c->add_option("--format", format, "table (default), json, or a Go template ({{.ID}} {{.Names}}, table ..., {{json .}})");
   c->callback([&g] {
+    std::optional<Template> tmpl;
+    if (!format.empty() && format != "table" && format != "json") {
+      auto t = Template::Parse(format, {{"ID", "CONTAINER ID"}, {"RunningFor", "CREATED"}, {"CreatedAt", "CREATED AT"}});
+      if (!t.ok()) return void(g.exit_code = Fail(t.status(), 1));
+      tmpl = *t;
+    }
+    std::vector<nlohmann::json> docker_rows;
     auto containers = cov1::Containers::NewStub(Connect(g));
     auto tasks = tkv1::Tasks::NewStub(Connect(g));
     cov1::ListContainersResponse cl;
@@ -80,11 +93,35 @@ void SetupPs(CLI::App& app, Globals& g) {
       }
       std::string cmd;
       for (const auto& a : args) cmd += (cmd.empty() ? "" : " ") + a;
+      if (tmpl) {
+        std::string labels;
+        for (const auto& [k, v] : std::map<std::string, std::string>(ct.labels().begin(), ct.labels().end())) {
+          labels += (labels.empty() ? "" : ",") + k + "=" + v;
+        }
+        docker_rows.push_back({{"ID", ShortId(ct.id(), no_trunc)},
+                               {"Image", ct.image()},
+                               {"Command", "\"" + cmd + "\""},
+                               {"CreatedAt", ct.created_at().seconds()},
+                               {"RunningFor", HumanAge(ct.created_at().seconds())},
+                               {"Status", st.text},
+                               {"State", st.state},
+                               {"Names", ct.id()},
+                               {"Labels", labels},
+                               {"Mounts", ""},
+                               {"Ports", ""},
+                               {"Networks", ""},
+                               {"Runtime", ct.runtime().name()}});
+        continue;
+      }
       if (!no_trunc && cmd.size() > 20) cmd = cmd.substr(0, 19) + "…";
       rows.push_back({ShortId(ct.id(), no_trunc), ct.image(), "\"" + cmd + "\"", HumanAge(ct.created_at().seconds()),
                       st.text, RuntimeShort(ct.runtime().name())});
     }
     if (quiet) return;
+    if (tmpl) {
+      if (Status s = PrintFormatted(*tmpl, docker_rows); !s.ok()) g.exit_code = Fail(s, 1);
+      return;
+    }
     if (format == "json") {
       std::cout << arr.dump(2) << "\n";
       return;

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "common/filters.h"
+#include "common/fs.h"
 #include "containerd/events/namespace.pb.h"
 #include "daemon/call.h"
 #include "daemon/publish.h"
@@ -48,6 +49,9 @@ void RuntimeExports(const Config& cfg, const PluginInfo& p, isv1::Plugin* out) {
   if (p.type == "io.containerd.runtime.v2" && p.id == "task") {
     for (const auto& [name, r] : cfg.runtimes) ex[name] = ShimExport(cfg, name);
     ex["default"] = cfg.default_runtime;
+  } else if (p.type == "io.containerd.content.v1" && p.id == "content") {
+    // containerd exports the content store's root; the berth CLI finds berthd's root from it.
+    ex["root"] = JoinPath(cfg.root, "io.containerd.content.v1.content");
   } else if (p.type == "io.containerd.runtime.v1" && p.id == "linux") {
     ex["shim"] = ShimExport(cfg, kRuntimeLinuxV1);
     ex["runtime"] = cfg.linux_v1.runtime;

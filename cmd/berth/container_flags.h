@@ -1,0 +1,59 @@
+// The flags `berth run` and `berth create` share, with docker's names and meanings, and the
+// container labels through which some of them outlive the create call (stop signal and
+// timeout, restart policy, the log file). AddContainerFlags registers them on a subcommand
+// (taking -h for --hostname as docker does, so help is --help there).
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <string>
+#include <vector>
+
+namespace berth::cli {
+
+// containerd's label for the image's StopSignal (containerd.StopSignalLabel), which `stop` honours.
+inline constexpr char kLabelStopSignal[] = "io.containerd.image.config.stop-signal";
+inline constexpr char kLabelStopTimeout[] = "berth/stop-timeout";  // seconds, from --stop-timeout
+inline constexpr char kLabelRestartPolicy[] = "berth/restart";     // --restart as given (for inspect)
+// containerd's restart-monitor labels (berthd's daemon/restart_monitor.h acts on them).
+inline constexpr char kRestartStatusLabel[] = "containerd.io/restart.status";
+inline constexpr char kRestartPolicyLabel[] = "containerd.io/restart.policy";
+inline constexpr char kRestartLogUriLabel[] = "containerd.io/restart.loguri";
+inline constexpr char kRestartCountLabel[] = "containerd.io/restart.count";
+inline constexpr char kRestartExplicitlyStoppedLabel[] = "containerd.io/restart.explicitly-stopped";
+
+struct ContainerFlags {
+  // Process.
+  bool detach = false, rm = false, tty = false, interactive = false;
+  std::vector<std::string> env, env_files, labels, label_files;
+  std::string name, workdir, user;
+  bool entrypoint_set = false;
+  std::string entrypoint;
+  bool init = false;
+  // Resources and security.
+  std::string memory, memory_swap, memory_reservation, cpus, shm_size, cpuset_cpus;
+  int64_t cpu_shares = 0, pids_limit = 0;
+  std::vector<std::string> cap_add, cap_drop, security_opt, ulimits, devices, sysctls;
+  bool privileged = false, read_only = false;
+  std::string stop_signal;
+  int stop_timeout = -1;
+  // Names and files in /etc.
+  std::string hostname, cidfile;
+  std::vector<std::string> add_hosts, dns, dns_search, dns_options;
+  // Image.
+  std::string pull = "missing", platform;
+  bool plain_http = false;
+  // Lifecycle.
+  std::string restart = "no";
+  // Storage.
+  std::vector<std::string> volumes, mounts, tmpfs;
+  // Plumbing.
+  std::string runtime = "io.containerd.berth.v2";
+  std::string snapshotter = "overlayfs";
+  std::string image;
+};
+
+// Registers the flags above and the `image` positional on `c`; with_run adds -d, --rm, -i and -t
+// (create has -i and -t too, for a later start; -d and --rm make sense only for run).
+void AddContainerFlags(CLI::App* c, ContainerFlags& f, bool with_run);
+
+}  // namespace berth::cli
