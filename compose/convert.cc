@@ -73,6 +73,10 @@ class Converter {
   Status Volumes(const YAML::Node& n, const std::string& path, std::vector<ServiceVolume>* out) const;
   Status Healthcheck(const YAML::Node& n, const std::string& path, compose::Healthcheck* h) const;
   Status Deploy(const YAML::Node& n, const std::string& path, compose::Service* s) const;
+  // The keys top-level networks and volumes share: external (a boolean, or the legacy
+  // {name: x}), name, driver, labels.
+  Status Common(const YAML::Node& v, const std::string& path, bool* external, std::string* name, std::string* driver,
+                std::map<std::string, std::string>* labels) const;
   Status TopNetworks(const YAML::Node& n, Project* p) const;
   Status TopVolumes(const YAML::Node& n, Project* p) const;
 
@@ -627,6 +631,22 @@ Status Converter::Service(const std::string& name, const YAML::Node& n, compose:
   return Status();
 }
 
+Status Converter::Common(const YAML::Node& v, const std::string& path, bool* external, std::string* name,
+                         std::string* driver, std::map<std::string, std::string>* labels) const {
+  if (v["external"]) {
+    if (v["external"].IsMap()) {
+      *external = true;
+      ASSIGN_OR_RETURN(*name, Str(v["external"]["name"], path + ".external.name"));
+    } else {
+      ASSIGN_OR_RETURN(*external, Bool(v["external"], path + ".external"));
+    }
+  }
+  if (v["name"]) { ASSIGN_OR_RETURN(*name, Str(v["name"], path + ".name")); }
+  if (v["driver"]) { ASSIGN_OR_RETURN(*driver, Str(v["driver"], path + ".driver")); }
+  if (v["labels"]) { ASSIGN_OR_RETURN(*labels, KeyValues(v["labels"], path + ".labels", false)); }
+  return Status();
+}
+
 Status Converter::TopNetworks(const YAML::Node& n, Project* p) const {
   if (!n || n.IsNull()) return Status();
   for (const auto& kv : n) {
@@ -635,21 +655,11 @@ Status Converter::TopNetworks(const YAML::Node& n, Project* p) const {
     Network net;
     const YAML::Node& v = kv.second;
     if (v.IsMap()) {
-      if (v["external"]) {
-        if (v["external"].IsMap()) {
-          net.external = true;
-          ASSIGN_OR_RETURN(net.name, Str(v["external"]["name"], path + ".external.name"));
-        } else {
-          ASSIGN_OR_RETURN(net.external, Bool(v["external"], path + ".external"));
-        }
-      }
-      if (v["name"]) { ASSIGN_OR_RETURN(net.name, Str(v["name"], path + ".name")); }
-      if (v["driver"]) { ASSIGN_OR_RETURN(net.driver, Str(v["driver"], path + ".driver")); }
+      RETURN_IF_ERROR(Common(v, path, &net.external, &net.name, &net.driver, &net.labels));
       if (!net.driver.empty() && net.driver != "bridge") {
         return Bad(v["driver"], path + ".driver", StrCat("network driver \"", net.driver, "\" not supported by berth compose"));
       }
       if (v["internal"]) { ASSIGN_OR_RETURN(net.internal, Bool(v["internal"], path + ".internal")); }
-      if (v["labels"]) { ASSIGN_OR_RETURN(net.labels, KeyValues(v["labels"], path + ".labels", false)); }
       const YAML::Node ipam = v["ipam"] && v["ipam"].IsMap() ? v["ipam"] : YAML::Node(YAML::NodeType::Map);
       if (auto c = ipam["config"]; c && c.IsSequence()) {
         for (size_t i = 0; i < c.size(); i++) {
@@ -682,20 +692,10 @@ Status Converter::TopVolumes(const YAML::Node& n, Project* p) const {
     Volume vol;
     const YAML::Node& v = kv.second;
     if (v.IsMap()) {
-      if (v["external"]) {
-        if (v["external"].IsMap()) {
-          vol.external = true;
-          ASSIGN_OR_RETURN(vol.name, Str(v["external"]["name"], path + ".external.name"));
-        } else {
-          ASSIGN_OR_RETURN(vol.external, Bool(v["external"], path + ".external"));
-        }
-      }
-      if (v["name"]) { ASSIGN_OR_RETURN(vol.name, Str(v["name"], path + ".name")); }
-      if (v["driver"]) { ASSIGN_OR_RETURN(vol.driver, Str(v["driver"], path + ".driver")); }
+      RETURN_IF_ERROR(Common(v, path, &vol.external, &vol.name, &vol.driver, &vol.labels));
       if (!vol.driver.empty() && vol.driver != "local") {
         return Bad(v["driver"], path + ".driver", StrCat("volume driver \"", vol.driver, "\" not supported by berth compose"));
       }
-      if (v["labels"]) { ASSIGN_OR_RETURN(vol.labels, KeyValues(v["labels"], path + ".labels", false)); }
     } else if (!v.IsNull()) {
       return Bad(v, path, "must be a mapping");
     }

@@ -45,6 +45,12 @@ void AddContainerFlags(CLI::App* c, ContainerFlags& f, bool with_run) {
   c->add_flag("--read-only", f.read_only, "mount the root filesystem read-only");
   c->add_option("--stop-signal", f.stop_signal, "signal `stop` sends first (default: the image's, or TERM)");
   c->add_option("--stop-timeout", f.stop_timeout, "seconds `stop` waits before SIGKILL (default 10)");
+  c->add_option("--health-cmd", f.health_cmd, "command run (by /bin/sh -c) in the container to check its health");
+  c->add_option("--health-interval", f.health_interval, "time between checks (e.g. 30s, default 30s)");
+  c->add_option("--health-timeout", f.health_timeout, "time a check may take (default 30s)");
+  c->add_option("--health-start-period", f.health_start_period, "start-up time in which failures do not count");
+  c->add_option("--health-retries", f.health_retries, "failures in a row before unhealthy (default 3)");
+  c->add_flag("--no-healthcheck", f.no_healthcheck, "disable the image's HEALTHCHECK");
   c->add_option("--ulimit", f.ulimits, "resource limit: NAME=SOFT[:HARD] (nofile=1024:2048, nproc=64)")
       ->allow_extra_args(false);
   c->add_option("--device", f.devices, "add a host device: HOST[:CONTAINER[:rwm]]")->allow_extra_args(false);

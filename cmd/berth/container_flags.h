@@ -36,6 +36,10 @@ struct ContainerFlags {
   bool privileged = false, read_only = false;
   std::string stop_signal;
   int stop_timeout = -1;
+  // Health check (docker's --health-*; default: the image's HEALTHCHECK).
+  std::string health_cmd, health_interval, health_timeout, health_start_period;
+  int health_retries = 0;
+  bool no_healthcheck = false;
   // Names and files in /etc.
   std::string hostname, cidfile;
   std::vector<std::string> add_hosts, dns, dns_search, dns_options;

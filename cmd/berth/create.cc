@@ -15,6 +15,7 @@
 #include <iostream>
 
 #include "absl/strings/str_join.h"
+#include "cmd/berth/health.h"
 #include "cmd/berth/mounts.h"
 #include "cmd/berth/paths.h"
 #include "cmd/berth/spec_build.h"
@@ -22,6 +23,7 @@
 #include "cmd/berth/user.h"
 #include "cmd/berth/volumes.h"
 #include "common/identifiers.h"
+#include "compose/loader.h"
 #include "common/scope_exit.h"
 #include "common/unique.h"
 #include "containerd/services/leases/v1/leases.grpc.pb.h"
@@ -96,6 +98,42 @@ std::vector<snapshotter::Mount> ToSnapshotterMounts(const std::vector<containerd
     out.push_back({m.type(), m.source(), "", {m.options().begin(), m.options().end()}});
   }
   return out;
+}
+
+// The health check of --health-* over the image's HEALTHCHECK (config.Healthcheck: Test,
+// Interval, Timeout, StartPeriod in ns, Retries); nullopt for none or NONE.
+StatusOr<std::optional<HealthConfig>> HealthFromFlags(const ContainerFlags& f, const std::string& config_json) {
+  if (f.no_healthcheck) return std::optional<HealthConfig>();
+  HealthConfig h;
+  try {
+    auto j = nlohmann::json::parse(config_json);
+    if (j.contains("config") && j["config"].is_object() && j["config"].contains("Healthcheck")) {
+      const auto& hc = j["config"]["Healthcheck"];
+      if (hc.contains("Test") && hc["Test"].is_array()) h.test = hc["Test"].get<std::vector<std::string>>();
+      if (hc.value("Interval", int64_t{0}) > 0) h.interval_ns = hc["Interval"].get<int64_t>();
+      if (hc.value("Timeout", int64_t{0}) > 0) h.timeout_ns = hc["Timeout"].get<int64_t>();
+      if (hc.value("StartPeriod", int64_t{0}) > 0) h.start_period_ns = hc["StartPeriod"].get<int64_t>();
+      if (hc.value("Retries", 0) > 0) h.retries = hc["Retries"].get<int>();
+    }
+  } catch (const nlohmann::json::exception&) {
+    // An image config without a usable Healthcheck has none.
+  }
+  if (!f.health_cmd.empty()) h.test = {"CMD-SHELL", f.health_cmd};
+  for (auto [flag, value, out] : std::initializer_list<std::tuple<const char*, const std::string*, int64_t*>>{
+           {"--health-interval", &f.health_interval, &h.interval_ns},
+           {"--health-timeout", &f.health_timeout, &h.timeout_ns},
+           {"--health-start-period", &f.health_start_period, &h.start_period_ns}}) {
+    if (value->empty()) continue;
+    auto d = compose::ParseDuration(*value);
+    if (!d.ok()) return absl::InvalidArgumentError(StrCat(flag, ": ", d.status().message()));
+    *out = *d;
+  }
+  if (f.health_retries > 0) h.retries = f.health_retries;
+  if (h.test.empty() || h.test[0] == "NONE") return std::optional<HealthConfig>();
+  if (h.test[0] != "CMD" && h.test[0] != "CMD-SHELL") {
+    return absl::InvalidArgumentError(StrCat("health check test must start with CMD or CMD-SHELL, not ", h.test[0]));
+  }
+  return std::optional<HealthConfig>(h);
 }
 
 std::string ImageStopSignal(const std::string& config_json) {
@@ -225,6 +263,8 @@ StatusOr<CreatedContainer> CreateFromFlags(const Globals& g, const ContainerFlag
   if (!stop_signal.empty()) l[kLabelStopSignal] = stop_signal;
   if (!anonymous.empty()) l[kLabelAnonymousVolumes] = absl::StrJoin(anonymous, ",");
   if (f.stop_timeout >= 0) l[kLabelStopTimeout] = std::to_string(f.stop_timeout);
+  ASSIGN_OR_RETURN(std::optional<HealthConfig> health, HealthFromFlags(f, image.config_json));
+  if (health) l[kLabelHealthConfig] = health->ToJson();
   if (restart.name != "no") {
     l[kLabelRestartPolicy] = f.restart;
     l[kRestartPolicyLabel] = restart.Label();
@@ -318,6 +358,7 @@ Status StartDetached(const Globals& g, const cov1::Container& c) {
   // The exit labels of an earlier run no longer describe it.
   RETURN_IF_ERROR(UpdateLabels(g, c.id(), {{kLabelExitCode, ""}, {kLabelExitedAt, ""}, {kLabelOomKilled, ""},
                                            {kLabelStartedAt, std::to_string(time(nullptr))}}));
+  if (c.labels().count(kLabelHealthConfig)) RETURN_IF_ERROR(SpawnHealthMonitor(g, c.id()));
   return ArmRestart(g, c);
 }
 

@@ -1,15 +1,19 @@
 #include "cmd/berth/health.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <csignal>
 #include <nlohmann/json.hpp>
 #include <thread>
 
 #include "cmd/berth/containers.h"
+#include "cmd/berth/create.h"
+#include "common/fs.h"
 
 namespace berth::cli {
 
@@ -121,20 +125,15 @@ StatusOr<ProbeResult> Probe(const Globals& g, const std::string& id, const Healt
 namespace {
 
 Status SetHealth(const Globals& g, const std::string& id, const std::string& status, int streak) {
-  auto containers = cov1::Containers::NewStub(Connect(g));
-  auto ctx = NewContext(g);
-  cov1::UpdateContainerRequest req;
-  req.mutable_container()->set_id(id);
-  auto& labels = *req.mutable_container()->mutable_labels();
-  labels[kLabelHealthStatus] = status;
-  labels[kLabelHealthStreak] = std::to_string(streak);
-  req.mutable_update_mask()->add_paths(StrCat("labels.", kLabelHealthStatus));
-  req.mutable_update_mask()->add_paths(StrCat("labels.", kLabelHealthStreak));
-  cov1::UpdateContainerResponse resp;
-  return FromGrpc(containers->Update(ctx.get(), req, &resp));
+  return UpdateLabels(g, id, {{kLabelHealthStatus, status}, {kLabelHealthStreak, std::to_string(streak)}});
 }
 
 }  // namespace
+
+#define RETURN_IF_ERROR_INT(expr) \
+  do {                            \
+    if (!(expr).ok()) return 1;   \
+  } while (0)
 
 int RunHealthMonitor(const Globals& g, const std::string& id) {
   using namespace std::chrono;
@@ -144,6 +143,11 @@ int RunHealthMonitor(const Globals& g, const std::string& id) {
   if (it == c->labels().end()) return 0;
   auto h = HealthConfig::FromJson(it->second);
   if (!h.ok() || h->test.empty() || h->test[0] == "NONE") return 0;
+  // One monitor per container: a later start (or a restart of the container) finds this one.
+  RETURN_IF_ERROR_INT(MkdirAll(g.fifo_dir, 0700));
+  const std::string lock_path = JoinPath(g.fifo_dir, "health-" + c->id() + ".lock");
+  UniqueFd lock(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  if (lock.get() < 0 || ::flock(lock.get(), LOCK_EX | LOCK_NB) != 0) return 0;
   auto started = steady_clock::now();
   std::string status = "starting";
   int streak = 0;
@@ -152,7 +156,10 @@ int RunHealthMonitor(const Globals& g, const std::string& id) {
     std::this_thread::sleep_for(nanoseconds(h->interval_ns));
     auto cur = FindContainer(g, id);
     if (!cur.ok()) {
-      if (absl::IsNotFound(cur.status())) return 0;  // deleted: the monitor's work is done
+      if (absl::IsNotFound(cur.status())) {  // deleted: the monitor's work is done
+        ::unlink(lock_path.c_str());
+        return 0;
+      }
       continue;
     }
     auto task = GetTask(g, id);
@@ -190,6 +197,9 @@ Status SpawnHealthMonitor(const Globals& g, const std::string& id) {
   if (pid == 0) {
     ::setsid();
     if (::fork() != 0) ::_exit(0);  // the grandchild is adopted by init (or a subreaper)
+    sigset_t none;  // the caller may hold signals blocked (SignalProxy); the monitor must not
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
     int devnull = ::open("/dev/null", O_RDWR);
     ::dup2(devnull, 0);
     ::dup2(devnull, 1);

@@ -13,6 +13,7 @@
 #include <set>
 
 #include "cmd/berth/create.h"
+#include "cmd/berth/health.h"
 #include "cmd/berth/paths.h"
 
 namespace berth::cli {
@@ -98,6 +99,9 @@ int Run(const Globals& g, const ContainerFlags& f, std::vector<std::string> args
   }
   (void)UpdateLabels(g, id, {{kLabelStartedAt, std::to_string(time(nullptr))}});
   if (Status s = ArmRestart(g, container); !s.ok()) std::cerr << "berth: " << id << ": " << s.message() << "\n";
+  if (container.labels().count(kLabelHealthConfig)) {
+    if (Status s = SpawnHealthMonitor(g, id); !s.ok()) std::cerr << "berth: " << id << ": " << s.message() << "\n";
+  }
   if (f.detach) {
     std::cout << id << "\n";
     SweepOrphanLogs(g);

@@ -54,4 +54,16 @@ bctr containers delete h1
 wait_for 20 bash -c "! kill -0 $MON 2>/dev/null" || fail "monitor of h1 still running after its container was deleted"
 wait "$MON" || fail "monitor exited with $?"
 bctr tasks kill -s KILL h2 >/dev/null 2>&1
+
+log "berth run -d --health-cmd: the monitor starts with the container, ps shows the status, rm ends it"
+berth run -d --name h3 --health-cmd 'test -f /tmp/ok' --health-interval 300ms --health-timeout 2s --health-retries 1 "$IMG" sleep 600 >/dev/null
+id3=$(berth inspect -f '{{.Id}}' h3)
+monitor_of_h3() { pgrep -f -- "internal health-monito[r] $id3" >/dev/null; }
+wait_for 20 monitor_of_h3 || fail "no health monitor for h3"
+wait_for 20 status_is "$id3" unhealthy || fail "h3 not unhealthy: $(label_of "$id3" berth.health.status)"
+berth exec h3 touch /tmp/ok
+wait_for 20 status_is "$id3" healthy || fail "h3 not healthy: $(label_of "$id3" berth.health.status)"
+assert_contains "$(berth ps)" "(healthy)" "ps shows h3 healthy"
+berth rm -f h3 >/dev/null
+wait_for 60 bash -c "! pgrep -f -- 'internal health-monito[r] $id3' >/dev/null" || fail "h3's monitor outlived the container"
 log "PASS"

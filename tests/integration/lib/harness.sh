@@ -166,6 +166,8 @@ harness_cleanup() {
       rm -rf "$rroot"
     fi
   done
+  # The berth CLI's detached health monitors of this namespace.
+  pkill -KILL -f -- "-n $CONTAINERD_NAMESPACE .*internal health-monitor" 2>/dev/null
   # Shims and anything else running with a working directory inside $T.
   local p cwd
   for p in /proc/[0-9]*; do
