@@ -76,8 +76,9 @@ start_berthd() {
   local level=(--log-level debug)
   [[ " $* " == *" --log-level "* ]] && level=()  # the caller's own level
   # The build tree's shim first in berthd's PATH: the binary under test, even where an installed
-  # one (scripts/quickstart.sh puts one in /usr/local/bin) would come first.
-  PATH="$BERTH_BIN:$PATH" "$BERTH_BIN/berthd" --root "$ROOT" --state "$STATE" --address "$SOCK" "${level[@]}" "$@" \
+  # one (scripts/quickstart.sh puts one in /usr/local/bin) would come first. A test that picks
+  # the shims itself names its directory in BERTHD_PATH_PREFIX.
+  PATH="${BERTHD_PATH_PREFIX:-$BERTH_BIN}:$PATH" "$BERTH_BIN/berthd" --root "$ROOT" --state "$STATE" --address "$SOCK" "${level[@]}" "$@" \
     >>"$T/berthd.log" 2>&1 &
   BERTHD_PID=$!
   if ! wait_for 30 ctr --address "$SOCK" --connect-timeout 1s version; then

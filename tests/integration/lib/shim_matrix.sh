@@ -85,7 +85,7 @@ start_berthd_shim() {
   local dir
   dir=$(shim_path_dir "$1")
   stop_berthd
-  PATH="$dir:$PATH" start_berthd
+  BERTHD_PATH_PREFIX="$dir" start_berthd
 }
 
 bctr_t() {
