@@ -130,11 +130,6 @@ Status SetHealth(const Globals& g, const std::string& id, const std::string& sta
 
 }  // namespace
 
-#define RETURN_IF_ERROR_INT(expr) \
-  do {                            \
-    if (!(expr).ok()) return 1;   \
-  } while (0)
-
 int RunHealthMonitor(const Globals& g, const std::string& id) {
   using namespace std::chrono;
   auto c = FindContainer(g, id);
@@ -144,7 +139,7 @@ int RunHealthMonitor(const Globals& g, const std::string& id) {
   auto h = HealthConfig::FromJson(it->second);
   if (!h.ok() || h->test.empty() || h->test[0] == "NONE") return 0;
   // One monitor per container: a later start (or a restart of the container) finds this one.
-  RETURN_IF_ERROR_INT(MkdirAll(g.fifo_dir, 0700));
+  if (!MkdirAll(g.fifo_dir, 0700).ok()) return 1;
   const std::string lock_path = JoinPath(g.fifo_dir, "health-" + c->id() + ".lock");
   UniqueFd lock(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
   if (lock.get() < 0 || ::flock(lock.get(), LOCK_EX | LOCK_NB) != 0) return 0;
