@@ -86,6 +86,7 @@ void SetupLogin(CLI::App& app, Globals& g) {
     }
     remotes::Registry reg(ro);
     Status s = reg.Ping(host);
+    if (!s.ok() && !absl::IsUnauthenticated(s)) s = ExplainRegistryError(s, host, "GET /v2/");
     if (!s.ok()) return fail(StrCat("login to ", host, " failed: ", s.message()));
     std::string path = remotes::DockerConfigPath();
     auto cfg = remotes::AuthConfig::Load(path);
