@@ -39,9 +39,11 @@ struct DockerEvent {
   std::string ns;
 };
 
+// containerd's type URLs are bare message names ("containerd.events.TaskStart"), which
+// Any::UnpackTo does not accept: the topic already says the type, parse the bytes.
 template <typename T>
 bool Unpack(const google::protobuf::Any& any, T* out) {
-  return any.UnpackTo(out);
+  return out->ParseFromString(any.value());
 }
 
 DockerEvent Translate(const evv1::Envelope& env) {
