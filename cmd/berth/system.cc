@@ -342,6 +342,12 @@ void SetupSystem(CLI::App& app, Globals& g) {
   info->callback([&g] {
     if (Status s = Info(g, info_format); !s.ok()) g.exit_code = Fail(s, 1);
   });
+  // docker's top-level alias.
+  auto* info_alias = app.add_subcommand("info", "show system-wide information (as system info)");
+  info_alias->add_option("-f,--format", info_format, "Go template over docker's info object, e.g. '{{json .}}'");
+  info_alias->callback([&g] {
+    if (Status s = Info(g, info_format); !s.ok()) g.exit_code = Fail(s, 1);
+  });
   auto* df = sys->add_subcommand("df", "show disk usage of images, containers and volumes");
   df->add_flag("-v,--verbose", df_verbose, "show per-image, per-container and per-volume usage");
   df->add_option("--format", df_format, "Go template over each row (Type, TotalCount, Active, Size, Reclaimable)");
@@ -357,5 +363,4 @@ void SetupSystem(CLI::App& app, Globals& g) {
   });
 }
 
-// `berth info` is docker's alias of `system info`.
 }  // namespace berth::cli
