@@ -236,6 +236,7 @@ StatusOr<PullResult> RunPull(Daemon& d, const PullRequest& req, const PullEvents
   ro.insecure_hosts = req.insecure_hosts;
   ro.username = req.username;
   ro.password = req.password;
+  ro.ca_pem = req.ca_pem;
   remotes::Registry reg(ro);
 
   // Everything below happens under a lease so GC keeps partial work; it is deleted at the end.

@@ -29,6 +29,7 @@ struct PullRequest {
   std::map<std::string, std::string> labels;
   std::vector<std::string> insecure_hosts;
   std::string username, password;
+  std::string ca_pem;  // PEM CA bundle for the registry's TLS; "" = system default
 };
 
 struct PullEvents {

@@ -68,6 +68,25 @@ std::string UrlEscape(const std::string& s) {
 
 bool Transient(long code) { return code == 408 || code == 429 || code >= 500; }
 
+void SetTls(CURL* c, const RegistryOptions& o) {
+  if (!o.ca_pem.empty()) {
+    struct curl_blob blob;
+    blob.data = const_cast<char*>(o.ca_pem.data());
+    blob.len = o.ca_pem.size();
+    blob.flags = CURL_BLOB_COPY;
+    curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &blob);
+  } else if (!o.ca_file.empty()) {
+    curl_easy_setopt(c, CURLOPT_CAINFO, o.ca_file.c_str());
+  }
+}
+
+// A Location header made absolute against `base` ("scheme://host").
+std::string AbsoluteUrl(const std::string& base, const std::string& loc) {
+  if (loc.find("://") != std::string::npos) return loc;
+  if (!loc.empty() && loc[0] == '/') return base + loc;
+  return base + "/" + loc;
+}
+
 }  // namespace
 
 std::vector<Challenge> ParseWwwAuthenticate(const std::string& h) {
@@ -116,8 +135,13 @@ std::vector<Challenge> ParseWwwAuthenticate(const std::string& h) {
 }
 
 struct Registry::Request {
-  std::string method = "GET";  // GET or HEAD
+  std::string method = "GET";  // GET, HEAD, POST or PUT
   std::string url;
+  std::string actions = "pull";  // the token scope's actions ("pull" or "pull,push")
+  std::string body;              // sent with POST/PUT when `upload` is null
+  BlobSource* upload = nullptr;  // streamed as the PUT body, `upload_size` bytes
+  int64_t upload_size = 0;
+  std::function<void(int64_t)> upload_progress;
   std::vector<std::string> headers;
   // Called with body bytes of a successful (2xx) response; when empty the body is kept in
   // Response::body up to `max_body` bytes.
@@ -214,8 +238,41 @@ StatusOr<Registry::Response> Registry::Do(const Reference& ref, Request& req) {
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
     curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
     curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 60L);
-    if (!opts_.ca_file.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, opts_.ca_file.c_str());
+    SetTls(c, opts_);
     if (req.method == "HEAD") curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+    struct UploadCtx {
+      Request* req;
+      int64_t sent = 0;
+      Status err;
+    } up{&req};
+    if (req.upload != nullptr) {
+      if (Status st = req.upload->Open(); !st.ok()) {
+        curl_slist_free_all(hdrs);
+        curl_easy_cleanup(c);
+        return st;
+      }
+      hdrs = curl_slist_append(hdrs, "Expect:");
+      curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+      curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+      curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(req.upload_size));
+      auto read_cb = +[](char* buf, size_t sz, size_t n, void* ud) -> size_t {
+        auto* u = static_cast<UploadCtx*>(ud);
+        auto got = u->req->upload->Read(buf, sz * n);
+        if (!got.ok()) {
+          u->err = got.status();
+          return CURL_READFUNC_ABORT;
+        }
+        u->sent += static_cast<int64_t>(*got);
+        if (u->req->upload_progress) u->req->upload_progress(u->sent);
+        return *got;
+      };
+      curl_easy_setopt(c, CURLOPT_READFUNCTION, read_cb);
+      curl_easy_setopt(c, CURLOPT_READDATA, &up);
+    } else if (req.method == "POST" || req.method == "PUT") {
+      curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req.method.c_str());
+      curl_easy_setopt(c, CURLOPT_POSTFIELDS, req.body.data());
+      curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(req.body.size()));
+    }
     auto header_cb = +[](char* buf, size_t sz, size_t n, void* ud) -> size_t {
       auto* r = static_cast<Response*>(ud);
       std::string line(buf, sz * n);
@@ -244,6 +301,10 @@ StatusOr<Registry::Response> Registry::Do(const Reference& ref, Request& req) {
     curl_slist_free_all(hdrs);
     curl_easy_cleanup(c);
     if (!resp.body_error.ok()) return resp.body_error;
+    if (!up.err.ok()) return up.err;
+    if (req.upload != nullptr && rc == CURLE_OK && up.sent != req.upload_size && resp.code < 300) {
+      return absl::DataLossError(StrCat(req.url, ": sent ", up.sent, " of ", req.upload_size, " bytes"));
+    }
     if (rc != CURLE_OK) {
       last = absl::UnavailableError(StrCat(req.method, " ", req.url, ": ", curl_easy_strerror(rc)));
       // Bytes already streamed out cannot be taken back: let the caller resume.
@@ -253,7 +314,7 @@ StatusOr<Registry::Response> Registry::Do(const Reference& ref, Request& req) {
     }
     if (resp.code == 401 && !authorized_once && !resp.www_authenticate.empty()) {
       authorized_once = true;
-      RETURN_IF_ERROR(Authorize(ref, resp.www_authenticate));
+      RETURN_IF_ERROR(Authorize(ref, resp.www_authenticate, req.actions));
       --attempt;  // the authorized retry does not count as a failure
       continue;
     }
@@ -266,7 +327,7 @@ StatusOr<Registry::Response> Registry::Do(const Reference& ref, Request& req) {
   return last;
 }
 
-Status Registry::Authorize(const Reference& ref, const std::string& www_authenticate) {
+Status Registry::Authorize(const Reference& ref, const std::string& www_authenticate, const std::string& actions) {
   std::string host = ref.RegistryHost();
   for (const auto& ch : ParseWwwAuthenticate(www_authenticate)) {
     if (ch.scheme == "basic") {
@@ -288,9 +349,9 @@ Status Registry::Authorize(const Reference& ref, const std::string& www_authenti
       url += sep + "service=" + UrlEscape(s->second);
       sep = "&";
     }
-    std::string scope = "repository:" + ref.repository + ":pull";
+    std::string scope = ref.repository.empty() ? "" : "repository:" + ref.repository + ":" + actions;
     if (auto s = ch.params.find("scope"); s != ch.params.end() && !s->second.empty()) scope = s->second;
-    url += sep + "scope=" + UrlEscape(scope);
+    if (!scope.empty()) url += sep + "scope=" + UrlEscape(scope);
 
     std::string body;
     CURL* c = curl_easy_init();
@@ -301,7 +362,7 @@ Status Registry::Authorize(const Reference& ref, const std::string& www_authenti
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
     curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
     curl_easy_setopt(c, CURLOPT_USERAGENT, opts_.user_agent.c_str());
-    if (!opts_.ca_file.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, opts_.ca_file.c_str());
+    SetTls(c, opts_);
     std::string userpwd = opts_.username + ":" + opts_.password;
     if (!opts_.username.empty() || !opts_.password.empty()) {
       curl_easy_setopt(c, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
@@ -335,7 +396,7 @@ Status Registry::Authorize(const Reference& ref, const std::string& www_authenti
     }
     if (token.empty()) return absl::InvalidArgumentError("token response has no token");
     std::lock_guard<std::mutex> l(mu_);
-    auth_[host + "/" + ref.repository] = "Authorization: Bearer " + token;
+    auth_[ref.repository.empty() ? host : host + "/" + ref.repository] = "Authorization: Bearer " + token;
     return Status();
   }
   return absl::UnauthenticatedError(StrCat(host, ": unsupported authentication challenge: ", www_authenticate));
@@ -482,6 +543,78 @@ Status Registry::FetchBlob(const Reference& ref, const images::Descriptor& desc,
     return Status();
   }
   return last;
+}
+
+}  // namespace berth::remotes
+
+namespace berth::remotes {
+
+Status Registry::Ping(const std::string& host) {
+  Reference ref;
+  ref.domain = host;
+  Request get;
+  get.url = StrCat(SchemeFor(ref.RegistryHost()), "://", ref.RegistryHost(), "/v2/");
+  ASSIGN_OR_RETURN(Response r, Do(ref, get));
+  if (r.code == 200) return Status();
+  if (r.code == 401) return absl::UnauthenticatedError(StrCat(host, ": unauthorized: incorrect username or password"));
+  return CodeError(r.code, StrCat("GET ", get.url));
+}
+
+StatusOr<bool> Registry::BlobExists(const Reference& ref, const std::string& digest) {
+  Request head;
+  head.method = "HEAD";
+  head.actions = "pull,push";
+  head.url = StrCat(SchemeFor(ref.RegistryHost()), "://", ref.RegistryHost(), "/v2/", ref.repository, "/blobs/", digest);
+  ASSIGN_OR_RETURN(Response r, Do(ref, head));
+  if (r.code == 200) return true;
+  if (r.code == 404) return false;
+  return CodeError(r.code, StrCat("blob ", digest));
+}
+
+Status Registry::PushBlob(const Reference& ref, const images::Descriptor& desc, BlobSource& src,
+                          const std::function<void(int64_t)>& progress) {
+  std::string base = StrCat(SchemeFor(ref.RegistryHost()), "://", ref.RegistryHost());
+  Request post;
+  post.method = "POST";
+  post.actions = "pull,push";
+  post.url = StrCat(base, "/v2/", ref.repository, "/blobs/uploads/");
+  ASSIGN_OR_RETURN(Response r, Do(ref, post));
+  if (r.code != 202) return CodeError(r.code, StrCat("start upload of ", desc.digest));
+  auto loc = r.headers.find("location");
+  if (loc == r.headers.end() || loc->second.empty()) {
+    return absl::InvalidArgumentError(StrCat("start upload of ", desc.digest, ": no Location in the answer"));
+  }
+  Request put;
+  put.method = "PUT";
+  put.actions = "pull,push";
+  put.url = AbsoluteUrl(base, loc->second);
+  put.url += (put.url.find('?') == std::string::npos ? "?" : "&") + StrCat("digest=", UrlEscape(desc.digest));
+  put.headers = {"Content-Type: application/octet-stream"};
+  put.upload = &src;
+  put.upload_size = desc.size;
+  put.upload_progress = progress;
+  ASSIGN_OR_RETURN(r, Do(ref, put));
+  if (r.code != 201 && r.code != 204) {
+    if (r.code == 400) return absl::DataLossError(StrCat("upload of ", desc.digest, " refused: ", r.body));
+    return CodeError(r.code, StrCat("upload of ", desc.digest));
+  }
+  return Status();
+}
+
+Status Registry::PushManifest(const Reference& ref, const std::string& object, const std::string& media_type,
+                              const std::string& body) {
+  Request put;
+  put.method = "PUT";
+  put.actions = "pull,push";
+  put.url = StrCat(SchemeFor(ref.RegistryHost()), "://", ref.RegistryHost(), "/v2/", ref.repository, "/manifests/", object);
+  put.headers = {"Content-Type: " + media_type};
+  put.body = body;
+  ASSIGN_OR_RETURN(Response r, Do(ref, put));
+  if (r.code != 201 && r.code != 200 && r.code != 204) {
+    if (r.code == 400) return absl::InvalidArgumentError(StrCat("manifest ", object, " refused: ", r.body));
+    return CodeError(r.code, StrCat("manifest ", object));
+  }
+  return Status();
 }
 
 }  // namespace berth::remotes

@@ -41,6 +41,7 @@ struct RegistryOptions {
   std::string username;
   std::string password;
   std::string ca_file;        // PEM bundle for TLS, "" = system default
+  std::string ca_pem;         // PEM bundle given in memory (wins over ca_file), "" = none
   int max_attempts = 4;       // per request, for transient failures
   int64_t max_manifest_bytes = 4 << 20;
   std::string user_agent = "berth/0.1";
@@ -54,6 +55,15 @@ class BlobSink {
   virtual int64_t Offset() = 0;
   virtual Status Write(const char* data, size_t n) = 0;
   virtual Status Reset() = 0;
+};
+
+// Where a pushed blob's bytes come from. Open() (re)starts at offset 0 (it is called again when
+// an upload must be retried); Read() fills up to n bytes and returns how many (0 = end).
+class BlobSource {
+ public:
+  virtual ~BlobSource() = default;
+  virtual Status Open() = 0;
+  virtual StatusOr<size_t> Read(char* buf, size_t n) = 0;
 };
 
 // Parsed `WWW-Authenticate` challenge (scheme lower-cased, parameter names lower-cased).
@@ -75,6 +85,23 @@ class Registry {
   Status FetchBlob(const Reference& ref, const images::Descriptor& desc, BlobSink& sink,
                    const std::function<void(int64_t)>& progress = {});
 
+  // Login check: GET /v2/ on `host` answering its auth challenge with the configured
+  // credentials (a bearer challenge gets a token without scope, as docker login asks).
+  // OK when the registry accepts them; Unauthenticated when it refuses them.
+  Status Ping(const std::string& host);
+
+  // Push (the distribution API's upload flow):
+  // Whether blob `digest` is in `ref`'s repository (HEAD /v2/<repo>/blobs/<digest>).
+  StatusOr<bool> BlobExists(const Reference& ref, const std::string& digest);
+  // A monolithic upload: POST /v2/<repo>/blobs/uploads/, then PUT <location>?digest=<digest>
+  // with the whole body from `src` (desc.size bytes). `progress` gets the bytes sent so far.
+  // DataLoss when `src` ends short of desc.size.
+  Status PushBlob(const Reference& ref, const images::Descriptor& desc, BlobSource& src,
+                  const std::function<void(int64_t)>& progress = {});
+  // PUT /v2/<repo>/manifests/<object> (a tag or digest) with `body` as `media_type`.
+  Status PushManifest(const Reference& ref, const std::string& object, const std::string& media_type,
+                      const std::string& body);
+
   // "http" or "https" for `host`.
   std::string SchemeFor(const std::string& host) const;
 
@@ -85,7 +112,7 @@ class Registry {
   static size_t WriteBody(char* buf, size_t sz, size_t n, void* ud);
   // One HTTP exchange with auth retry; `body_sink` receives 2xx bodies when set.
   StatusOr<Response> Do(const Reference& ref, Request& req);
-  Status Authorize(const Reference& ref, const std::string& www_authenticate);
+  Status Authorize(const Reference& ref, const std::string& www_authenticate, const std::string& actions);
   std::string AuthHeader(const Reference& ref);
 
   RegistryOptions opts_;

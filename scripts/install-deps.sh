@@ -16,6 +16,8 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # runtime and integration-test peers
   runc crun criu containerd docker-registry skopeo umoci busybox-static
+  # registry auth and TLS in tests/integration/test_berth_registry.sh (htpasswd -B, a CA)
+  apache2-utils openssl
   util-linux procps e2fsprogs iproute2 psmisc bsdextrautils systemd curl python3 ca-certificates zstd
   # CNI networking (network/: the CRI server's pods, the CLI's networks, tests/integration/test_network.sh)
   containernetworking-plugins iptables

@@ -33,6 +33,17 @@ const Command kCommands[] = {
     {"container", SetupContainerPrune},
     {"image", SetupImagePrune},
     {"compose", SetupCompose},
+    {"login", SetupLogin},
+    {"logout", SetupLogout},
+    {"push", SetupPush},
+    {"save", SetupSave},
+    {"load", SetupLoad},
+    {"events", SetupEvents},
+    {"top", SetupTop},
+    {"cp", SetupCp},
+    {"rename", SetupRename},
+    {"system", SetupSystem},
+    {"completion", SetupCompletion},
     {"internal", SetupInternal},
 };
 const size_t kNumCommands = sizeof(kCommands) / sizeof(kCommands[0]);

@@ -58,6 +58,17 @@ void SetupVersion(CLI::App& app, Globals& g);
 void SetupContainerPrune(CLI::App& app, Globals& g);
 void SetupImagePrune(CLI::App& app, Globals& g);
 void SetupCompose(CLI::App& app, Globals& g);
+void SetupLogin(CLI::App& app, Globals& g);
+void SetupLogout(CLI::App& app, Globals& g);
+void SetupPush(CLI::App& app, Globals& g);
+void SetupSave(CLI::App& app, Globals& g);
+void SetupLoad(CLI::App& app, Globals& g);
+void SetupEvents(CLI::App& app, Globals& g);
+void SetupTop(CLI::App& app, Globals& g);
+void SetupCp(CLI::App& app, Globals& g);
+void SetupRename(CLI::App& app, Globals& g);
+void SetupSystem(CLI::App& app, Globals& g);
+void SetupCompletion(CLI::App& app, Globals& g);
 
 // What berth pull asks berthd for; run uses it too when an image is missing.
 struct PullOptions {
@@ -65,6 +76,7 @@ struct PullOptions {
   bool plain_http = false;
   bool unpack = true;
   std::vector<std::string> insecure_hosts;
+  std::string tlscacert;  // CA file for the registry's TLS (else certs.d; cmd/berth/registry_auth.h)
 };
 // Pulls with progress written to `out` (redrawn bars when tty, one line per change otherwise);
 // the name the image was stored under goes to *image_name when given.

@@ -8,6 +8,8 @@
 
 #include "berth/services/images/v1/pull.grpc.pb.h"
 #include "cmd/berth/commands.h"
+#include "cmd/berth/registry_auth.h"
+#include "remotes/reference.h"
 
 namespace berth::cli {
 namespace {
@@ -42,8 +44,16 @@ grpc::Status PullImage(const Globals& g, const PullOptions& o, std::ostream& out
   req.set_unpack(o.unpack);
   req.set_snapshotter(o.snapshotter);
   for (const auto& h : o.insecure_hosts) req.add_insecure_hosts(h);
-  if (const char* u = std::getenv("BERTH_REGISTRY_USER")) req.set_username(u);
-  if (const char* p = std::getenv("BERTH_REGISTRY_PASSWORD")) req.set_password(p);
+  // Credentials and CA travel with the request: berthd keeps none (docs/DESIGN.md).
+  std::string host;
+  if (auto ref = remotes::ParseReference(o.ref); ref.ok()) {
+    host = ref->domain;
+    auto access = AccessFor(host, o.tlscacert);
+    if (!access.ok()) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, std::string(access.status().message()));
+    req.set_username(access->username);
+    req.set_password(access->password);
+    req.set_ca_pem(access->ca_pem);
+  }
   auto reader = stub->Pull(ctx.get(), req);
   std::vector<std::string> order;
   std::map<std::string, LayerLine> lines;
@@ -88,7 +98,13 @@ grpc::Status PullImage(const Globals& g, const PullOptions& o, std::ostream& out
     }
   }
   out.flush();
-  return reader->Finish();
+  grpc::Status s = reader->Finish();
+  if (!s.ok() && !host.empty()) {
+    Status e = ExplainRegistryError(Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message()), host,
+                                    "pull of " + o.ref);
+    return grpc::Status(s.error_code(), std::string(e.message()));
+  }
+  return s;
 }
 
 void SetupPull(CLI::App& app, Globals& g) {
@@ -99,6 +115,7 @@ void SetupPull(CLI::App& app, Globals& g) {
   c->add_flag("--plain-http", o.plain_http, "talk HTTP to the registry");
   c->add_option("--insecure-registry", o.insecure_hosts, "registry host reached over HTTP");
   c->add_option("--platform", o.platform, "platform (os/arch[/variant])");
+  c->add_option("--tlscacert", o.tlscacert, "PEM CA of the registry (default: certs.d/<host>/*.crt)");
   c->add_option("--snapshotter", o.snapshotter, "snapshotter to unpack into");
   c->add_flag("--no-unpack", no_unpack, "only fetch the content");
   c->callback([&g] {

@@ -35,6 +35,7 @@ class PullReactor final : public grpc::ServerWriteReactor<bpv1::PullProgress> {
     preq_.insecure_hosts.assign(req->insecure_hosts().begin(), req->insecure_hosts().end());
     preq_.username = req->username();
     preq_.password = req->password();
+    preq_.ca_pem = req->ca_pem();
     boost::asio::post(*d_.pool, [this] { Run(); });
   }
 
