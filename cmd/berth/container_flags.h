@@ -55,6 +55,7 @@ struct ContainerFlags {
   int stop_timeout = -1;
   // Health check (docker's --health-*; default: the image's HEALTHCHECK).
   std::string health_cmd, health_interval, health_timeout, health_start_period;
+  std::vector<std::string> health_test;  // for code (compose): the whole test, ["CMD", ...] or ["CMD-SHELL", cmd]
   int health_retries = 0;
   bool no_healthcheck = false;
   // Names and files in /etc.

@@ -118,6 +118,7 @@ StatusOr<std::optional<HealthConfig>> HealthFromFlags(const ContainerFlags& f, c
   } catch (const nlohmann::json::exception&) {
     // An image config without a usable Healthcheck has none.
   }
+  if (!f.health_test.empty()) h.test = f.health_test;
   if (!f.health_cmd.empty()) h.test = {"CMD-SHELL", f.health_cmd};
   for (auto [flag, value, out] : std::initializer_list<std::tuple<const char*, const std::string*, int64_t*>>{
            {"--health-interval", &f.health_interval, &h.interval_ns},
