@@ -270,7 +270,12 @@ int ComposeUp(const Globals& g, const compose::Project& p, const UpOptions& o) {
   sigemptyset(&stops);
   sigaddset(&stops, SIGINT);
   sigaddset(&stops, SIGTERM);
-  if (!o.detach) pthread_sigmask(SIG_BLOCK, &stops, nullptr);
+  if (!o.detach) {
+    // Ours to wait for, even when the shell that started us ignores them (a background job).
+    pthread_sigmask(SIG_BLOCK, &stops, nullptr);
+    ::signal(SIGINT, SIG_DFL);
+    ::signal(SIGTERM, SIG_DFL);
+  }
   std::ostream& progress = std::cerr;
   auto fail = [](const Status& s) {
     std::cerr << "berth compose: " << s.message() << "\n";
