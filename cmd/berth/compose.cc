@@ -361,7 +361,6 @@ void SetupRun(CLI::App* c, Globals& g, std::shared_ptr<ComposeFlags> f) {
       }
       args.insert(args.end(), cmd.begin(), cmd.end());
     }
-    pthread_sigmask(SIG_UNBLOCK, &held, nullptr);  // RunContainer's SignalProxy blocks them again
     g.exit_code = RunContainer(g, cf, args);
   });
 }

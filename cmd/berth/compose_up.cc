@@ -357,7 +357,7 @@ int ComposeDown(const Globals& g, const compose::Project& p, const DownOptions& 
     std::string id;
     progress << " Container " << c->id() << "  Stopping\n";
     Status s = StopContainer(g, c->id(), 0, o.timeout, &id);
-    if (s.ok()) s = RemoveContainer(g, *c, true, true);
+    if (s.ok()) s = RemoveContainer(g, *c, true, o.volumes);
     if (s.ok()) progress << " Container " << c->id() << "  Removed\n";
     report(s);
   }
