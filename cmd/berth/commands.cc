@@ -1,6 +1,7 @@
 #include "cmd/berth/commands.h"
 
 #include "cmd/berth/health.h"
+#include "cmd/berth/networks.h"
 
 #include <algorithm>
 #include <ctime>
@@ -33,6 +34,8 @@ const Command kCommands[] = {
     {"container", SetupContainerPrune},
     {"image", SetupImagePrune},
     {"compose", SetupCompose},
+    {"network", SetupNetwork},
+    {"port", SetupPort},
     {"internal", SetupInternal},
 };
 const size_t kNumCommands = sizeof(kCommands) / sizeof(kCommands[0]);

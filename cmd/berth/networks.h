@@ -5,8 +5,8 @@
 // env BERTH_CNI_NETCONFPATH), one file `berth-<name>.conflist` each, with berth's own top-level keys
 // beside the CNI ones (plugins ignore them, as nerdctl's "nerdctlID"/"nerdctlLabels"):
 //   "berthID": 64 hex digits, "berthLabels": {"k": "v"}.
-// A bridge network is bridge (isGateway, ipMasq, hairpinMode; host-local IPAM whose dataDir is
-// Globals::cni_ipam_dir) + portmap (capability portMappings, snat) + firewall. The default network
+// A bridge network is bridge (isGateway, ipMasq, hairpinMode; host-local IPAM, its dataDir
+// Globals::cni_ipam_dir, set when the list is used, not in the file) + portmap (capability portMappings, snat) + firewall. The default network
 // `bridge` (device berth0, 10.213.0.0/24) is written on first use; user networks get device
 // br-<id[:12]> and, without --subnet, the first free 10.213.N.0/24 (N >= 1).
 //
@@ -106,6 +106,14 @@ std::string RenderHosts(const std::vector<std::string>& extra, const std::vector
 StatusOr<std::vector<NetworkAttachment>> ResolveAttachments(const ContainerFlags& f);
 // Host ports for mappings whose host_port is 0 (a free port from the kernel).
 Status AssignHostPorts(std::vector<PortPublish>& ports);
+// Every port a container publishes: -p values, then `ports`, then with -P the image's EXPOSE
+// ports not published already; host ports assigned. Empty for host and none networks.
+StatusOr<std::vector<PortPublish>> ResolvePorts(const ContainerFlags& f, const std::vector<NetworkAttachment>& nets,
+                                                const std::string& image_config_json);
+// Records, in the container's directory (network.json), what its peers' /etc/hosts need: its
+// host name, its name, its networks and aliases, and the --add-host lines of its own hosts file.
+Status WriteHostsRecord(const Globals& g, const std::string& id, const std::string& hostname,
+                        const std::vector<std::string>& extra, const std::vector<NetworkAttachment>& nets);
 // Applies the attachments to `spec`: hooks and annotations for CNI networks; no network
 // namespace for host. `self_exe` is the berth binary the hooks run.
 Status ApplyNetworkSpec(const Globals& g, const std::string& self_exe, const std::vector<NetworkAttachment>& nets,
@@ -115,6 +123,8 @@ Status ApplyNetworkSpec(const Globals& g, const std::string& self_exe, const std
 Status TeardownContainerNetwork(const Globals& g, const std::string& id);
 
 void SetupNetwork(CLI::App& app, Globals& g);
+// `internal oci-hook PHASE` under the hidden `internal` subcommand.
+void AddOciHookCommand(CLI::App* internal, Globals& g);
 void SetupPort(CLI::App& app, Globals& g);
 
 }  // namespace berth::cli
