@@ -114,7 +114,6 @@ services:
   h: {image: busybox, network_mode: host}
   n: {image: busybox, network_mode: none}
   d: {image: busybox}
-  named: {image: busybox, container_name: fixed, deploy: {replicas: 2}}
 )");
   auto h = ServiceToRun(p, p.services.at("h"), 1, false);
   ASSERT_TRUE(h.ok());
@@ -127,7 +126,6 @@ services:
   ASSERT_EQ(d->flags.network_attachments.size(), 1u);
   EXPECT_EQ(d->flags.network_attachments[0].network, "demo_default");
   EXPECT_EQ(d->flags.network_attachments[0].aliases, (std::vector<std::string>{"d"}));
-  EXPECT_EQ(ServiceToRun(p, p.services.at("named"), 1, false).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace
