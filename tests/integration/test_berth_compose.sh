@@ -73,7 +73,7 @@ assert_eq "$(bc ps -q | wc -l)" 3 "ps -q: three running containers"
 logs=$(bc logs --no-color worker)
 assert_contains "$logs" "$P-worker-1  | worker-up" "logs: worker 1 prefixed"
 assert_contains "$logs" "$P-worker-2  | worker-up" "logs: worker 2 prefixed"
-printf 'a\nb\nc\n' | bctr tasks exec --exec-id tl "$P-worker-1" sh -c 'cat >>/proc/1/fd/1' || fail "append to worker 1's output"
+bctr tasks exec --exec-id tl "$P-worker-1" sh -c 'printf "a\nb\nc\n" >>/proc/1/fd/1' || fail "append to worker 1's output"
 assert_eq "$(bc logs --no-color --tail 2 worker | grep -c "$P-worker-1")" 2 "logs --tail 2: two lines of worker 1"
 assert_contains "$(bc logs --no-color --tail 2 worker)" "$P-worker-1  | c" "logs --tail: the last line"
 assert_contains "$(berth volume ls)" "${P}_page" "volume ls: the project's volume"
