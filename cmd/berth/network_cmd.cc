@@ -5,6 +5,7 @@
 //   rm NAME...                  refuses networks containers use
 //   prune [-f]                  removes user networks no container uses
 //   port CONTAINER [PORT[/PROTO]]   docker's "80/tcp -> 0.0.0.0:8080" lines
+#include <cstdlib>
 #include <ctime>
 #include <iostream>
 
@@ -28,7 +29,9 @@ std::string Rfc3339(int64_t t) {
   return s;
 }
 
-json InspectJson(const Globals& g, const NetworkInfo& n) {
+}  // namespace
+
+json NetworkInspectJson(const Globals& g, const NetworkInfo& n) {
   json containers = json::object();
   auto cni = CniFor(g);
   if (auto cached = cni.ListCached(); cached.ok()) {
@@ -69,6 +72,54 @@ json InspectJson(const Globals& g, const NetworkInfo& n) {
           {"Labels", n.labels},
           {"ConfigFile", n.file}};
 }
+
+ContainerNetworkJson ContainerNetworkInspect(const Globals& g, const std::string& id, const std::string& networks_label,
+                                             const std::string& ports_label) {
+  ContainerNetworkJson out;
+  out.settings = {{"Networks", json::object()}, {"Ports", json::object()}, {"IPAddress", ""}, {"Gateway", ""},
+                  {"MacAddress", ""}, {"IPPrefixLen", 0}};
+  out.network_mode = networks_label.empty() ? "none" : "bridge";
+  out.port_bindings = json::object();
+  for (const auto& p : PortsFromJson(ports_label)) {
+    json b = {{"HostIp", p.host_ip.empty() ? "0.0.0.0" : p.host_ip}, {"HostPort", std::to_string(p.host_port)}};
+    std::string key = StrCat(p.container_port, "/", p.protocol);
+    out.settings["Ports"][key].push_back(b);
+    out.port_bindings[key].push_back(b);
+  }
+  auto nets = AttachmentsFromLabel(networks_label);
+  if (!nets.empty()) out.network_mode = nets[0].network;
+  auto cni = CniFor(g);
+  int index = 0;
+  bool first = true;
+  for (const auto& a : nets) {
+    if (a.network == "host" || a.network == "none") continue;
+    std::string ifname = StrCat("eth", index++);
+    json e = {{"Aliases", a.aliases}, {"NetworkID", ""}, {"IPAddress", ""}, {"IPPrefixLen", 0},
+              {"Gateway", ""}, {"MacAddress", ""}};
+    if (auto info = GetNetwork(g, a.network); info.ok()) e["NetworkID"] = info->id;
+    if (auto r = cni.CachedResult(a.network, CniId(g.ns, id), ifname); r.ok()) {
+      for (const auto& ip : r->ips) {
+        if (ip.address.find(':') != std::string::npos) continue;
+        size_t slash = ip.address.find('/');
+        e["IPAddress"] = ip.address.substr(0, slash);
+        if (slash != std::string::npos) e["IPPrefixLen"] = atoi(ip.address.c_str() + slash + 1);
+        e["Gateway"] = ip.gateway;
+        break;
+      }
+      for (const auto& i : r->interfaces) {
+        if (i.name == ifname && !i.sandbox.empty()) e["MacAddress"] = i.mac;
+      }
+    }
+    if (first) {
+      for (const char* k : {"IPAddress", "IPPrefixLen", "Gateway", "MacAddress"}) out.settings[k] = e[k];
+      first = false;
+    }
+    out.settings["Networks"][a.network] = e;
+  }
+  return out;
+}
+
+namespace {
 
 std::map<std::string, std::string> ParseLabels(const std::vector<std::string>& kvs) {
   std::map<std::string, std::string> l;
@@ -156,7 +207,7 @@ void SetupNetwork(CLI::App& app, Globals& g) {
         g.exit_code = 1;
         continue;
       }
-      arr.push_back(InspectJson(g, *info));
+      arr.push_back(NetworkInspectJson(g, *info));
     }
     if (inspect_format.empty()) {
       std::cout << arr.dump(4) << "\n";

@@ -122,6 +122,20 @@ Status ApplyNetworkSpec(const Globals& g, const std::string& self_exe, const std
 // dropped from its peers' /etc/hosts. Idempotent.
 Status TeardownContainerNetwork(const Globals& g, const std::string& id);
 
+// --- inspect ---
+// docker's network inspect object (IPAM config, containers attached now with their addresses).
+nlohmann::json NetworkInspectJson(const Globals& g, const NetworkInfo& n);
+// A container's docker NetworkSettings (Networks with addresses while attached, Ports, IPAddress)
+// and HostConfig NetworkMode/PortBindings, from its berth/networks and berth/ports labels and the
+// CNI cache; `networks_label` empty: a container berth did not attach.
+struct ContainerNetworkJson {
+  nlohmann::json settings;
+  std::string network_mode;
+  nlohmann::json port_bindings;
+};
+ContainerNetworkJson ContainerNetworkInspect(const Globals& g, const std::string& id, const std::string& networks_label,
+                                             const std::string& ports_label);
+
 void SetupNetwork(CLI::App& app, Globals& g);
 // `internal oci-hook PHASE` under the hidden `internal` subcommand.
 void AddOciHookCommand(CLI::App* internal, Globals& g);

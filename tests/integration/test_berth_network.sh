@@ -144,6 +144,10 @@ assert_eq "$(berth port web 80/tcp)" "0.0.0.0:$HPORT" "berth port CONTAINER PORT
 web_ip=$(berth exec web ip -o -4 addr show eth0 | awk '{print $4}')
 assert_contains "$web_ip" "$P0" "web has an address on the default network"
 assert_contains "$(berth exec web cat /etc/hosts)" "${web_ip%/*}	web" "own entry in /etc/hosts"
+assert_eq "$(berth inspect -f '{{.NetworkSettings.IPAddress}} {{.HostConfig.NetworkMode}}' web)" "${web_ip%/*} bridge" \
+  "inspect NetworkSettings"
+assert_eq "$(berth inspect -f '{{json .NetworkSettings.Ports}}' web)" "{\"80/tcp\":[{\"HostIp\":\"0.0.0.0\",\"HostPort\":\"$HPORT\"}]}" \
+  "inspect ports"
 
 log "-P publishes the image's EXPOSE on a free host port"
 berth run -d --name webp -P "$EXPOSE_IMG" sh -c "$HTTPD" >/dev/null
@@ -161,6 +165,8 @@ alpha_ip=$(berth exec alpha ip -o -4 addr show eth0 | awk '{print $4}')
 beta_ip=$(berth exec beta ip -o -4 addr show eth0 | awk '{print $4}')
 assert_contains "$alpha_ip" "$P1" "alpha on $NET"
 assert_contains "$beta_ip" "$P1" "beta on $NET"
+assert_eq "$(berth inspect -f "{{json .NetworkSettings.Networks.$NET.Aliases}}" alpha)" '["al"]' "inspect aliases"
+assert_eq "$(berth inspect --type network -f '{{.Name}}' "$NET")" "$NET" "berth inspect finds networks"
 ah=$(berth exec alpha cat /etc/hosts)
 assert_contains "$ah" "192.0.2.7	extra.example" "--add-host kept"
 assert_contains "$ah" "${alpha_ip%/*}	alpha al" "alpha's own names"
