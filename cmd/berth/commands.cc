@@ -1,6 +1,7 @@
 #include "cmd/berth/commands.h"
 
 #include "cmd/berth/health.h"
+#include "cmd/berth/networks.h"
 
 #include <algorithm>
 #include <ctime>
@@ -44,6 +45,8 @@ const Command kCommands[] = {
     {"rename", SetupRename},
     {"system", SetupSystem},
     {"completion", SetupCompletion},
+    {"network", SetupNetwork},
+    {"port", SetupPort},
     {"internal", SetupInternal},
 };
 const size_t kNumCommands = sizeof(kCommands) / sizeof(kCommands[0]);

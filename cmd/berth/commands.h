@@ -25,6 +25,13 @@ struct Globals {
   std::string log_dir = "/var/log/berth";
   // berthd's root (--root, env BERTH_ROOT); empty: asked of berthd (see DataRoot in paths.h).
   mutable std::string root;
+  // CNI (networks.h): where networks' conflists live (--cni-netconfpath, env BERTH_CNI_NETCONFPATH),
+  // the plugin directories (--cni-path, env BERTH_CNI_PATH, ':'-separated), the result cache
+  // (--cni-cache-dir, env BERTH_CNI_CACHE_DIR; empty: <root>/cni/cache) and host-local's dataDir
+  // for new networks (--cni-ipam-dir, env BERTH_CNI_IPAM_DIR; empty: <root>/cni/ipam).
+  std::string cni_conf_dir = "/etc/berth/cni/net.d";
+  std::string cni_path = "/usr/lib/cni:/opt/cni/bin";
+  std::string cni_cache_dir, cni_ipam_dir;
   int exit_code = 0;
   mutable std::shared_ptr<grpc::Channel> channel;  // made by the first Connect()
 };

@@ -61,6 +61,15 @@ void AddContainerFlags(CLI::App* c, ContainerFlags& f, bool with_run) {
   c->add_option("-h,--hostname", f.hostname, "host name inside the container (default: name or short id)");
   c->add_option("--cidfile", f.cidfile, "write the container id to this file (which must not exist)");
   c->add_option("--add-host", f.add_hosts, "add a line to /etc/hosts: HOST:IP")->allow_extra_args(false);
+  c->add_option("--network,--net", f.networks,
+                "network to join: bridge (default), host, none or a network from `berth network create` (repeatable)")
+      ->allow_extra_args(false);
+  c->add_option("--network-alias", f.network_aliases, "another name of the container on its user networks")
+      ->allow_extra_args(false);
+  c->add_option("-p,--publish", f.publish,
+                "publish a port: [IP:][HOST_PORT:]CONTAINER_PORT[/tcp|udp] (ranges: 8000-8001:80-81)")
+      ->allow_extra_args(false);
+  c->add_flag("-P,--publish-all", f.publish_all, "publish every port the image EXPOSEs on a free host port");
   c->add_option("--dns", f.dns, "name server for /etc/resolv.conf (default: the host's)")->allow_extra_args(false);
   c->add_option("--dns-search", f.dns_search, "search domain for /etc/resolv.conf")->allow_extra_args(false);
   c->add_option("--dns-option", f.dns_options, "option line for /etc/resolv.conf (ndots:2)")->allow_extra_args(false);

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,22 @@ inline constexpr char kRestartPolicyLabel[] = "containerd.io/restart.policy";
 inline constexpr char kRestartLogUriLabel[] = "containerd.io/restart.loguri";
 inline constexpr char kRestartCountLabel[] = "containerd.io/restart.count";
 inline constexpr char kRestartExplicitlyStoppedLabel[] = "containerd.io/restart.explicitly-stopped";
+
+// A published port: -p [ip:]hostport:containerport[/proto], or -P for the image's EXPOSE.
+struct PortPublish {
+  std::string host_ip;  // empty: every address
+  uint16_t host_port = 0;  // 0: a free port, chosen when the container is made
+  uint16_t container_port = 0;
+  std::string protocol = "tcp";  // tcp | udp | sctp
+  bool operator==(const PortPublish&) const = default;
+};
+
+// One network a container joins: bridge, host, none or a user network, with its aliases there.
+struct NetworkAttachment {
+  std::string network;
+  std::vector<std::string> aliases;
+  bool operator==(const NetworkAttachment&) const = default;
+};
 
 struct ContainerFlags {
   // Process.
@@ -38,11 +55,19 @@ struct ContainerFlags {
   int stop_timeout = -1;
   // Health check (docker's --health-*; default: the image's HEALTHCHECK).
   std::string health_cmd, health_interval, health_timeout, health_start_period;
+  std::vector<std::string> health_test;  // for code (compose): the whole test, ["CMD", ...] or ["CMD-SHELL", cmd]
   int health_retries = 0;
   bool no_healthcheck = false;
   // Names and files in /etc.
   std::string hostname, cidfile;
   std::vector<std::string> add_hosts, dns, dns_search, dns_options;
+  // Networking (networks.h). From argv: --network (repeatable; default bridge), --network-alias,
+  // -p, -P. For code (compose): network_attachments is used when `networks` is empty, and
+  // `ports` is published beside the -p values.
+  std::vector<std::string> networks, network_aliases, publish;
+  bool publish_all = false;
+  std::vector<NetworkAttachment> network_attachments;
+  std::vector<PortPublish> ports;
   // Image.
   std::string pull = "missing", platform;
   bool plain_http = false;

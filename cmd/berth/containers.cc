@@ -1,5 +1,7 @@
 #include "cmd/berth/containers.h"
 
+#include "cmd/berth/networks.h"
+
 #include "cmd/berth/health.h"
 
 #include <fcntl.h>
@@ -622,6 +624,12 @@ Status RemoveContainer(const Globals& g, const cov1::Container& c, bool force, b
     if (!s.ok() && s.error_code() != grpc::StatusCode::NOT_FOUND) return FromGrpc(s);
   }
   if (!task) RETURN_IF_ERROR(DisarmRestart(g, c));
+  if (c.labels().contains(kLabelNetworks)) {
+    // The task's poststop hook did this already, unless its shim died first; DEL is idempotent.
+    if (Status s = TeardownContainerNetwork(g, c.id()); !s.ok()) {
+      std::cerr << "berth: network teardown of " << c.id() << ": " << s.message() << "\n";
+    }
+  }
   if (!c.snapshot_key().empty()) {
     auto snaps = snv1::Snapshots::NewStub(Connect(g));
     auto ctx = NewContext(g);

@@ -17,6 +17,7 @@
 #include "absl/strings/str_join.h"
 #include "cmd/berth/health.h"
 #include "cmd/berth/mounts.h"
+#include "cmd/berth/net_internal.h"
 #include "cmd/berth/paths.h"
 #include "cmd/berth/spec_build.h"
 #include "cmd/berth/units.h"
@@ -118,6 +119,7 @@ StatusOr<std::optional<HealthConfig>> HealthFromFlags(const ContainerFlags& f, c
   } catch (const nlohmann::json::exception&) {
     // An image config without a usable Healthcheck has none.
   }
+  if (!f.health_test.empty()) h.test = f.health_test;
   if (!f.health_cmd.empty()) h.test = {"CMD-SHELL", f.health_cmd};
   for (auto [flag, value, out] : std::initializer_list<std::tuple<const char*, const std::string*, int64_t*>>{
            {"--health-interval", &f.health_interval, &h.interval_ns},
@@ -168,7 +170,11 @@ StatusOr<CreatedContainer> CreateFromFlags(const Globals& g, const ContainerFlag
     ASSIGN_OR_RETURN(init_binary, InitBinary());
   }
 
+  ASSIGN_OR_RETURN(std::vector<NetworkAttachment> nets, ResolveAttachments(f));
+  const bool host_network = nets.size() == 1 && nets[0].network == "host";
+  const bool cni_network = !host_network && !(nets.size() == 1 && nets[0].network == "none");
   ASSIGN_OR_RETURN(ResolvedImage image, ImageFor(g, f, progress));
+  ASSIGN_OR_RETURN(std::vector<PortPublish> ports, ResolvePorts(f, nets, image.config_json));
   const std::string id = f.name.empty() ? NewContainerId() : f.name;
   RETURN_IF_ERROR(ValidateIdentifier(id, "container name"));
   auto in_use = [&] { return absl::AlreadyExistsError(StrCat("the container name \"", id, "\" is already in use")); };
@@ -226,6 +232,10 @@ StatusOr<CreatedContainer> CreateFromFlags(const Globals& g, const ContainerFlag
   in.image = image.config;
   in.args = args;
   in.hostname = !f.hostname.empty() ? f.hostname : id.size() == 64 ? id.substr(0, 12) : id;
+  if (f.hostname.empty() && host_network) {
+    char host[256] = {};
+    if (gethostname(host, sizeof host - 1) == 0) in.hostname = host;
+  }
   in.init_binary = init_binary;
   in.etc_dir = dir;
   const std::string user = f.user.empty() ? image.config.user : f.user;
@@ -237,8 +247,18 @@ StatusOr<CreatedContainer> CreateFromFlags(const Globals& g, const ContainerFlag
   ASSIGN_OR_RETURN(ResolvedMounts mounts, ResolveMounts(g, f, image.config_json, ToSnapshotterMounts(out.rootfs), dir));
   anonymous = mounts.anonymous;
   in.mounts = mounts.oci;
-  RETURN_IF_ERROR(WriteEtcFiles(f, dir, in.hostname));
+  RETURN_IF_ERROR(WriteEtcFiles(f, dir, in.hostname, host_network));
+  if (cni_network) {
+    ASSIGN_OR_RETURN(auto extra, AddHostLines(f));
+    RETURN_IF_ERROR(WriteHostsRecord(g, id, in.hostname, extra, nets));
+  }
   ASSIGN_OR_RETURN(std::string spec, BuildSpec(f, in));
+  {
+    ASSIGN_OR_RETURN(std::string self, SelfExecutable());
+    nlohmann::json j = nlohmann::json::parse(spec);
+    RETURN_IF_ERROR(ApplyNetworkSpec(g, self, nets, ports, j));
+    spec = j.dump();
+  }
 
   std::error_code ec;
   std::filesystem::path log_dir = std::filesystem::path(g.log_dir) / g.ns;
@@ -261,6 +281,8 @@ StatusOr<CreatedContainer> CreateFromFlags(const Globals& g, const ContainerFlag
   if (f.detach && f.rm) l[kLabelAutoRemove] = "true";
   std::string stop_signal = f.stop_signal.empty() ? ImageStopSignal(image.config_json) : f.stop_signal;
   if (!stop_signal.empty()) l[kLabelStopSignal] = stop_signal;
+  l[kLabelNetworks] = AttachmentsToJson(nets).dump();
+  if (!ports.empty()) l[kLabelPorts] = PortsToJson(ports).dump();
   if (!anonymous.empty()) l[kLabelAnonymousVolumes] = absl::StrJoin(anonymous, ",");
   if (f.stop_timeout >= 0) l[kLabelStopTimeout] = std::to_string(f.stop_timeout);
   ASSIGN_OR_RETURN(std::optional<HealthConfig> health, HealthFromFlags(f, image.config_json));

@@ -25,6 +25,11 @@ struct CreatedContainer {
 StatusOr<CreatedContainer> CreateFromFlags(const Globals& g, const ContainerFlags& f, std::vector<std::string> args,
                                            std::ostream& progress);
 
+// Everything `berth run` does after parsing its flags (run.cc): returns the exit code (the
+// process's status, 125 for berth's failures; attached, the container is kept or removed as
+// the flags say). Call before any gRPC channel exists: it takes over the terminating signals.
+int RunContainer(const Globals& g, const ContainerFlags& f, std::vector<std::string> args);
+
 // The rootfs mounts of an existing container's snapshot (Snapshots.Mounts).
 StatusOr<std::vector<containerd::types::Mount>> SnapshotMounts(const Globals& g, const cov1::Container& c);
 

@@ -36,14 +36,8 @@ std::string HostResolvConf() {
 
 }  // namespace
 
-Status WriteEtcFiles(const ContainerFlags& f, const std::string& dir, const std::string& hostname) {
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) return absl::InternalError(StrCat("create ", dir, ": ", ec.message()));
-
-  std::string hosts =
-      "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\n"
-      "ff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n";
+StatusOr<std::vector<std::string>> AddHostLines(const ContainerFlags& f) {
+  std::vector<std::string> out;
   for (const auto& h : f.add_hosts) {
     // HOST:IP (docker) or HOST=IP (docker 25+); the IP may itself hold colons (IPv6).
     size_t sep = h.find_first_of(":=");
@@ -52,8 +46,26 @@ Status WriteEtcFiles(const ContainerFlags& f, const std::string& dir, const std:
     }
     std::string ip = h.substr(sep + 1);
     if (ip.size() > 2 && ip.front() == '[' && ip.back() == ']') ip = ip.substr(1, ip.size() - 2);
-    hosts += StrCat(ip, "\t", h.substr(0, sep), "\n");
+    out.push_back(StrCat(ip, "\t", h.substr(0, sep)));
   }
+  return out;
+}
+
+Status WriteEtcFiles(const ContainerFlags& f, const std::string& dir, const std::string& hostname, bool host_network) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return absl::InternalError(StrCat("create ", dir, ": ", ec.message()));
+
+  std::string hosts =
+      "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\n"
+      "ff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n";
+  if (host_network) {
+    auto host = ReadFile("/etc/hosts");
+    if (host.ok()) hosts = *host;
+    if (!hosts.empty() && hosts.back() != '\n') hosts += "\n";
+  }
+  ASSIGN_OR_RETURN(auto extra, AddHostLines(f));
+  for (const auto& l : extra) hosts += l + "\n";
   RETURN_IF_ERROR(WriteFileAtomic(dir + "/hosts", hosts, 0644));
 
   std::string resolv;

@@ -1,10 +1,13 @@
-// berth exec [-t] [-i] [-e K=V]... CONTAINER COMMAND [ARG...]: runs another process in a running
+// berth exec [-t] [-i] [-e K=V]... [-w DIR] [-u USER[:GROUP]] CONTAINER COMMAND [ARG...]: runs another process in a running
 // container, with the container's process spec (user, cwd, capabilities, env) and our stdio, and
 // exits with its status.
 #include <unistd.h>
 
+#include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
+
+#include "absl/strings/str_split.h"
 
 #include "cmd/berth/containers.h"
 
@@ -14,8 +17,23 @@ namespace {
 struct ExecFlags {
   bool tty = false, interactive = false;
   std::vector<std::string> env;
+  std::string workdir, user;
   std::string container;
 };
+
+// The uid or gid of `name` in a colon-separated database (/etc/passwd, /etc/group) of the
+// running container (read through /proc/PID/root); a number stands for itself.
+StatusOr<uint32_t> LookupId(uint32_t pid, const std::string& db, const std::string& name, std::string* passwd_gid) {
+  if (!name.empty() && name.find_first_not_of("0123456789") == std::string::npos) return static_cast<uint32_t>(std::stoul(name));
+  std::ifstream in(StrCat("/proc/", pid, "/root", db));
+  for (std::string line; std::getline(in, line);) {
+    std::vector<std::string> f = absl::StrSplit(line, ':');
+    if (f.size() < 3 || f[0] != name) continue;
+    if (passwd_gid && f.size() > 3) *passwd_gid = f[3];
+    return static_cast<uint32_t>(std::stoul(f[2]));
+  }
+  return absl::NotFoundError(StrCat("unable to find user ", name, ": no matching entries in ", db, " of the container"));
+}
 
 int Exec(const Globals& g, const ExecFlags& f, std::vector<std::string> args) {
   if (!args.empty() && args[0] == "--") args.erase(args.begin());
@@ -39,6 +57,20 @@ int Exec(const Globals& g, const ExecFlags& f, std::vector<std::string> args) {
   }
   process["args"] = args;
   process["terminal"] = f.tty;
+  if (!f.workdir.empty()) process["cwd"] = f.workdir;
+  if (!f.user.empty()) {
+    // -u USER[:GROUP], names looked up in the container's own files, as docker exec does.
+    size_t colon = f.user.find(':');
+    std::string group_of_user;
+    auto uid = LookupId((*task)->pid(), "/etc/passwd", f.user.substr(0, colon), &group_of_user);
+    if (!uid.ok()) return Fail(uid.status());
+    StatusOr<uint32_t> gid = colon != std::string::npos
+                                 ? LookupId((*task)->pid(), "/etc/group", f.user.substr(colon + 1), nullptr)
+                                 : group_of_user.empty() ? StatusOr<uint32_t>(0u)
+                                                         : StatusOr<uint32_t>(static_cast<uint32_t>(std::stoul(group_of_user)));
+    if (!gid.ok()) return Fail(gid.status());
+    process["user"] = {{"uid", *uid}, {"gid", *gid}};
+  }
   // -e KEY=VALUE replaces the container's KEY (getenv finds the first of duplicates).
   for (const auto& e : f.env) {
     size_t eq = e.find('=');
@@ -112,6 +144,8 @@ void SetupExec(CLI::App& app, Globals& g) {
   c->add_flag("-t,--tty", f.tty, "allocate a terminal");
   c->add_flag("-i,--interactive", f.interactive, "keep stdin open and copy ours to it");
   c->add_option("-e,--env", f.env, "set an environment variable (KEY=VALUE)")->allow_extra_args(false);
+  c->add_option("-w,--workdir", f.workdir, "working directory inside the container");
+  c->add_option("-u,--user", f.user, "user[:group] (names or numbers) to run as");
   c->add_option("container", f.container, "container id or unique prefix")->required();
   c->prefix_command();
   c->callback([&g, c] { g.exit_code = Exec(g, f, c->remaining()); });

@@ -1,5 +1,7 @@
 #include "cmd/berth/health.h"
 
+#include "cmd/berth/networks.h"
+
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/mman.h>
@@ -227,6 +229,7 @@ void SetupInternal(CLI::App& app, Globals& g) {
   auto id = std::make_shared<std::string>();
   hm->add_option("container", *id, "container id")->required();
   hm->callback([&g, id] { g.exit_code = RunHealthMonitor(g, *id); });
+  AddOciHookCommand(c, g);
 }
 
 }  // namespace berth::cli

@@ -15,6 +15,7 @@
 #include "cmd/berth/paths.h"
 #include "cmd/berth/units.h"
 #include "cmd/berth/volumes.h"
+#include "cmd/berth/networks.h"
 #include "containerd/services/images/v1/images.grpc.pb.h"
 
 namespace berth::cli {
@@ -127,6 +128,9 @@ json ContainerJson(const Globals& g, const cov1::Container& c) {
                {"CapAdd", nullptr},
                {"CapDrop", nullptr},
                {"NetworkMode", "none"}};
+  ContainerNetworkJson net = ContainerNetworkInspect(g, c.id(), Label(c, kLabelNetworks), Label(c, kLabelPorts));
+  host["NetworkMode"] = net.network_mode;
+  host["PortBindings"] = net.port_bindings;
   json config = {{"Hostname", spec.value("hostname", "")},
                  {"User", StrCat(proc.value("user", json::object()).value("uid", 0), ":",
                                  proc.value("user", json::object()).value("gid", 0))},
@@ -156,7 +160,7 @@ json ContainerJson(const Globals& g, const cov1::Container& c) {
           {"HostConfig", host},
           {"Mounts", UserMounts(g, spec)},
           {"Config", config},
-          {"NetworkSettings", {{"Networks", json::object()}, {"Ports", json::object()}, {"IPAddress", ""}}}};
+          {"NetworkSettings", net.settings}};
 }
 
 StatusOr<json> ImageJson(const Globals& g, const std::string& name) {
@@ -213,12 +217,12 @@ bool IsOomKilled(const Globals& g, const cov1::Container& c) {
 }
 
 void SetupInspect(CLI::App& app, Globals& g) {
-  auto* c = app.add_subcommand("inspect", "print containers, images or volumes as JSON");
+  auto* c = app.add_subcommand("inspect", "print containers, images, volumes or networks as JSON");
   static std::vector<std::string> names;
   static std::string type, format;
-  c->add_option("--type", type, "only look for this kind of object")->check(CLI::IsMember({"container", "image", "volume"}));
+  c->add_option("--type", type, "only look for this kind of object")->check(CLI::IsMember({"container", "image", "volume", "network"}));
   c->add_option("-f,--format", format, "Go template applied to each object ({{.State.Status}}, {{json .Config}})");
-  c->add_option("name", names, "container, image or volume names")->required();
+  c->add_option("name", names, "container, image, volume or network names")->required();
   c->callback([&g] {
     json arr = json::array();
     for (const auto& n : names) {
@@ -240,6 +244,13 @@ void SetupInspect(CLI::App& app, Globals& g) {
         auto v = GetVolume(g, n);
         if (v.ok()) {
           arr.push_back(VolumeInspectJson(*v));
+          continue;
+        }
+      }
+      if (type.empty() || type == "network") {
+        auto nw = GetNetwork(g, n);
+        if (nw.ok()) {
+          arr.push_back(NetworkInspectJson(g, *nw));
           continue;
         }
       }

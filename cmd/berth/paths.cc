@@ -38,6 +38,13 @@ std::string ContainerDir(const Globals& g, const std::string& id) {
   return DataRoot(g) + "/containers/" + g.ns + "/" + id;
 }
 
+StatusOr<std::string> SelfExecutable() {
+  char self[4096];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n <= 0) return absl::InternalError("readlink /proc/self/exe failed");
+  return std::string(self, static_cast<size_t>(n));
+}
+
 StatusOr<std::string> InitBinary() {
   char self[4096];
   ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);

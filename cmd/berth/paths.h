@@ -19,6 +19,9 @@ std::string DataRoot(const Globals& g);
 std::string VolumesDir(const Globals& g);                        // <root>/volumes/<ns>
 std::string ContainerDir(const Globals& g, const std::string& id);  // <root>/containers/<ns>/<id>
 
+// The berth binary itself (/proc/self/exe), for the OCI hooks its containers run.
+StatusOr<std::string> SelfExecutable();
+
 // berth-init beside our own executable; NotFound when it is not there.
 StatusOr<std::string> InitBinary();
 

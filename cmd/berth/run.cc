@@ -122,6 +122,10 @@ int Run(const Globals& g, const ContainerFlags& f, std::vector<std::string> args
 
 }  // namespace
 
+int RunContainer(const Globals& g, const ContainerFlags& f, std::vector<std::string> args) {
+  return Run(g, f, std::move(args));
+}
+
 void SetupRun(CLI::App& app, Globals& g) {
   auto* c = app.add_subcommand("run", "create and start a container from an image");
   static ContainerFlags f;

@@ -46,6 +46,10 @@ Status ApplySecurity(const ContainerFlags& f, nlohmann::json& spec);
 // Writes hosts, resolv.conf and hostname for the container into `dir` (created 0755): localhost
 // lines and --add-host in hosts; --dns/--dns-search/--dns-option, or the host's resolv.conf
 // without loopback name servers, in resolv.conf.
-Status WriteEtcFiles(const ContainerFlags& f, const std::string& dir, const std::string& hostname);
+// With host_network the host's /etc/hosts is the base of hosts.
+Status WriteEtcFiles(const ContainerFlags& f, const std::string& dir, const std::string& hostname,
+                     bool host_network = false);
+// The hosts lines ("IP\tNAME") of --add-host. InvalidArgument for a value that is not HOST:IP.
+StatusOr<std::vector<std::string>> AddHostLines(const ContainerFlags& f);
 
 }  // namespace berth::cli

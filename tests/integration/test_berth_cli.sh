@@ -220,13 +220,14 @@ wait_for 20 has_line line3 || fail "survivor logs: $(berth logs survivor 2>&1 | 
 pid_before=$(json_get "$(berth ps --format json)" survivor pid)
 # An attached run across the restart: its output goes on (the FIFOs are the shim's) and berth
 # waits again once berthd is back, then exits with the process's status.
-"$BERTH_BIN/berth" run --rm --name attached "$IMG" sh -c 'for i in 1 2 3 4 5 6 7 8 9 10; do echo a$i; sleep 0.2; done; exit 6' \
+# Both without a network: CNI ADD/DEL would stretch the 2 s window the attached run must outlive.
+"$BERTH_BIN/berth" run --rm --network none --name attached "$IMG" sh -c 'for i in 1 2 3 4 5 6 7 8 9 10; do echo a$i; sleep 0.2; done; exit 6' \
   >"$T/attached.out" 2>"$T/attached.err" &
 attached_pid=$!
 HARNESS_PIDS+=("$attached_pid")
 wait_for 20 grep -q a2 "$T/attached.out" || fail "attached run did not start: $(cat "$T/attached.err")"
 # A -d --rm container that exits while berthd is down is removed once berthd is back.
-berth run -d --rm --name auto-down "$IMG" sleep 1 >/dev/null
+berth run -d --rm --network none --name auto-down "$IMG" sleep 1 >/dev/null
 kill_berthd
 lines_down=$(wc -l <"$T/logs/$CONTAINERD_NAMESPACE/survivor.log")
 sleep 0.5

@@ -196,33 +196,27 @@ D stop -t 1 keep2 >/dev/null
 assert_eq "$(state_of keep2)" "exited 137" "stop after berthd restart"
 D rm -f keep1 keep2 keep3 keep4 late >/dev/null
 
-log "docker-compose: two services, the client reaches the server by name over the project network"
+log "docker-compose: the compose tests' project (web with healthcheck and volume, client by name, worker x2)"
 require_cmd docker-compose ip
-mkdir -p "$T/compose"
-cat >"$T/compose/docker-compose.yml" <<YML
-version: "2.4"
-services:
-  server:
-    image: $IMG
-    command: ["sh", "-c", "mkdir -p /srv && echo hello-from-server > /srv/index.html && exec httpd -f -p 8080 -h /srv"]
-  client:
-    image: $IMG
-    depends_on: [server]
-    command: ["sh", "-c", "until wget -qO- http://server:8080/index.html; do sleep 0.2; done; exec sleep 1000"]
-YML
-DC() { timeout -k 5 180 env DOCKER_HOST="unix://$DSOCK" DOCKER_CONFIG="$T/docker-config" docker-compose -p "bt$$" -f "$T/compose/docker-compose.yml" "$@"; }
+# The same file test_berth_compose.sh runs with berth compose; the same observable result.
+cp -r "$BERTH_SRC/tests/integration/compose-app" "$T/compose"
+DC() { timeout -k 5 180 env DOCKER_HOST="unix://$DSOCK" DOCKER_CONFIG="$T/docker-config" IMAGE="$IMG" APP_SUBNET=10.213.202.0/24 docker-compose -p "bt$$" -f "$T/compose/compose.yaml" "$@"; }
 bridges_before=$(ip -o link show type bridge | awk -F': ' '{print $2}' | sort)
 out=$(DC up -d 2>&1) || fail "docker-compose up -d: $out"
 comm -13 <(echo "$bridges_before") <(ip -o link show type bridge | awk -F': ' '{print $2}' | sort) >>"$T/docker-bridges"
+wait_for 60 bash -c "[[ \"\$(env DOCKER_CONFIG=$T/docker-config /usr/bin/docker -H unix://$DSOCK inspect -f '{{.State.Status}} {{.State.ExitCode}}' bt$$_client_1 2>/dev/null)\" == 'exited 0' ]]" ||
+  fail "compose: the client did not exit 0: $(DC ps 2>&1) $(DC logs client 2>&1)"
+assert_contains "$(DC logs client)" "hello-from-web" "compose: the client fetched web's page by service name"
 out=$(DC ps)
-assert_contains "$out" "bt$$_server_1" "compose ps: server"
-assert_contains "$out" "bt$$_client_1" "compose ps: client"
-wait_for 60 bash -c "env DOCKER_HOST=unix://$DSOCK DOCKER_CONFIG=$T/docker-config docker-compose -p bt$$ -f $T/compose/docker-compose.yml logs client | grep -q hello-from-server" ||
-  fail "compose: the client did not reach the server: $(DC logs 2>&1)"
-assert_eq "$(D inspect -f '{{.State.Status}}' "bt$$_server_1") $(D inspect -f '{{.State.Status}}' "bt$$_client_1")" "running running" "both services running"
-out=$(DC down 2>&1) || fail "docker-compose down: $out"
+assert_contains "$out" "bt$$_web_1" "compose ps: web"
+assert_contains "$out" "(healthy)" "compose ps: web is healthy"
+assert_contains "$out" "bt$$_worker_1" "compose ps: worker 1"
+assert_contains "$out" "bt$$_worker_2" "compose ps: worker 2"
+assert_eq "$(D exec bt$$_web_1 cat /www/index.html)" "hello-from-web" "compose: the page is in web's volume"
+out=$(DC down -v 2>&1) || fail "docker-compose down -v: $out"
 assert_eq "$(D ps -aq)" "" "compose down removed the containers"
 assert_not_contains "$(D network ls --format '{{.Name}}')" "bt$$_default" "compose down removed the network"
+assert_not_contains "$(D volume ls --format '{{.Name}}')" "bt$$_page" "compose down -v removed the volume"
 
 log "dockerd restarted with --live-restore keeps running containers and re-attaches"
 kill -TERM "$DOCKERD_PID"; wait "$DOCKERD_PID" 2>/dev/null || true

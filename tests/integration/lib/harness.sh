@@ -28,6 +28,37 @@ export CONTAINERD_NAMESPACE="bt$$"
 BERTHD_PID=""
 REGISTRY_PID=""
 HARNESS_PIDS=()
+# The berth CLI's networking keeps this test's CNI state under $T (network configs, result cache,
+# IPAM leases), and its default `bridge` network is a conflist of the test's own: device bb<pid>
+# on a /24 of 10.242.0.0/16 that no host route covers. So the host's berth0, /etc/berth and other
+# roots' leases are never touched. On exit the device goes and net.ipv4.ip_forward (which the
+# bridge plugin turns on) is put back. A test may write its own bridge conflist over this one.
+export BERTH_CNI_NETCONFPATH="$T/cni/net.d" BERTH_CNI_CACHE_DIR="$T/cni/cache" BERTH_CNI_IPAM_DIR="$T/cni/ipam"
+HARNESS_BRIDGE="bb$$"
+HARNESS_IP_FORWARD=$(cat /proc/sys/net/ipv4/ip_forward 2>/dev/null || true)
+harness_default_network() {
+  local i o=""
+  for i in $(seq 0 199); do
+    o=$(((($$ + i) % 200) + 20))
+    ip -4 route show 2>/dev/null | grep -q "^10\.242\.$o\." || break
+  done
+  mkdir -p "$BERTH_CNI_NETCONFPATH"
+  cat >"$BERTH_CNI_NETCONFPATH/berth-bridge.conflist" <<EOF
+{
+  "cniVersion": "1.0.0",
+  "name": "bridge",
+  "berthLabels": {"berth/default-network": "true"},
+  "plugins": [
+    {"type": "bridge", "bridge": "$HARNESS_BRIDGE", "isGateway": true, "ipMasq": true, "hairpinMode": true,
+     "ipam": {"type": "host-local", "ranges": [[{"subnet": "10.242.$o.0/24", "gateway": "10.242.$o.1"}]],
+              "routes": [{"dst": "0.0.0.0/0"}]}},
+    {"type": "portmap", "capabilities": {"portMappings": true}, "snat": true},
+    {"type": "firewall"}
+  ]
+}
+EOF
+}
+harness_default_network
 
 log() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
 fail() {
@@ -185,6 +216,8 @@ harness_cleanup() {
   for m in $(awk -v t="$T" '$5 ~ "^"t {print $5}' /proc/self/mountinfo | sort -r); do
     umount -l "$m" 2>/dev/null
   done
+  ip link delete "$HARNESS_BRIDGE" 2>/dev/null
+  [[ -n "$HARNESS_IP_FORWARD" ]] && echo "$HARNESS_IP_FORWARD" >/proc/sys/net/ipv4/ip_forward 2>/dev/null
   # cgroups of this namespace (runc leaves /<ns> parents behind, as containerd does).
   for m in /sys/fs/cgroup/*/"$CONTAINERD_NAMESPACE" /sys/fs/cgroup/"$CONTAINERD_NAMESPACE"; do
     [[ -d "$m" ]] && find "$m" -depth -type d -exec rmdir {} \; 2>/dev/null
