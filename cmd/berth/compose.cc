@@ -267,8 +267,7 @@ void SetupExec(CLI::App* c, Globals& g, std::shared_ptr<ComposeFlags> f) {
     for (const auto& e : o->env) args.insert(args.end(), {"-e", e});
     if (!o->workdir.empty()) args.insert(args.end(), {"-w", o->workdir});
     if (!o->user.empty()) args.insert(args.end(), {"-u", o->user});
-    args.push_back(ct->id());
-    args.push_back("--");
+    args.push_back(ct->id());  // berth exec takes everything after the container as the command
     args.insert(args.end(), cmd.begin(), cmd.end());
     ExecSelf(std::move(args));
   });
