@@ -43,14 +43,18 @@ cri::ContainerConfig FromProto(const rv1::ContainerConfig& c) {
   if (sc.has_run_as_group()) out.run_as_group = sc.run_as_group().value();
   out.supplemental_groups.assign(sc.supplemental_groups().begin(), sc.supplemental_groups().end());
   // containerd 1.6: no seccomp message and no (deprecated) path is unconfined.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+  const std::string legacy = sc.seccomp_profile_path();
+#pragma GCC diagnostic pop
   if (sc.has_seccomp()) {
     out.seccomp_type = static_cast<int>(sc.seccomp().profile_type());
     out.seccomp_localhost = sc.seccomp().localhost_ref();
-  } else if (sc.seccomp_profile_path() == "runtime/default" || sc.seccomp_profile_path() == "docker/default") {
+  } else if (legacy == "runtime/default" || legacy == "docker/default") {
     out.seccomp_type = 0;
-  } else if (sc.seccomp_profile_path().rfind("localhost/", 0) == 0) {
+  } else if (legacy.rfind("localhost/", 0) == 0) {
     out.seccomp_type = 2;
-    out.seccomp_localhost = sc.seccomp_profile_path();
+    out.seccomp_localhost = legacy;
   }
   out.pid = static_cast<cri::NamespaceMode>(sc.namespace_options().pid());
   return out;
