@@ -4,6 +4,8 @@
 #include <filesystem>
 #include <system_error>
 
+#include "network/cni.h"
+
 namespace berth::cri {
 
 std::vector<std::string> CniConfigFiles(const std::string& conf_dir) {
@@ -22,7 +24,10 @@ std::vector<std::string> CniConfigFiles(const std::string& conf_dir) {
 std::vector<Condition> RuntimeConditions(const std::string& conf_dir) {
   std::vector<Condition> out;
   out.push_back({"RuntimeReady", true, "", ""});
-  if (CniConfigFiles(conf_dir).empty()) {
+  // Ready when CNI loads at least one network from the directory (files that do not parse are
+  // skipped, as containerd skips them).
+  auto nets = network::LoadConfigDir(conf_dir);
+  if (!nets.ok() || nets->empty()) {
     out.push_back({"NetworkReady", false, "NetworkPluginNotReady",
                    "Network plugin returns error: cni plugin not initialized (no network config found in " +
                        conf_dir + ")"});

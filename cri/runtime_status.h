@@ -23,7 +23,7 @@ struct Condition {
 std::vector<std::string> CniConfigFiles(const std::string& conf_dir);
 
 // RuntimeReady (always true: berthd answering means the runtime is up) and NetworkReady (false,
-// reason NetworkPluginNotReady, when `conf_dir` holds no network config).
+// reason NetworkPluginNotReady, when network::LoadConfigDir finds no valid network in `conf_dir`).
 std::vector<Condition> RuntimeConditions(const std::string& conf_dir);
 
 }  // namespace berth::cri

@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <nlohmann/json.hpp>
 
 #include "common/fs.h"
@@ -162,6 +163,7 @@ std::string EncodeSandbox(const Sandbox& s) {
             {"config", ConfigToJson(s.config)},
             {"created_at", s.created_at},
             {"ip", s.ip},
+            {"additional_ips", s.additional_ips},
             {"netns", s.netns},
             {"image", s.image}};
   return j.dump();
@@ -175,6 +177,7 @@ StatusOr<Sandbox> DecodeSandbox(const std::string& text) {
   s.config = ConfigFromJson(j.value("config", json::object()));
   s.created_at = j.value("created_at", int64_t{0});
   s.ip = j.value("ip", "");
+  s.additional_ips = j.value("additional_ips", std::vector<std::string>{});
   s.netns = j.value("netns", "");
   s.image = j.value("image", "");
   return s;
@@ -200,7 +203,7 @@ StatusOr<std::string> SandboxManager::EnsureImage() {
 }
 
 StatusOr<std::string> SandboxManager::SandboxSpec(const std::string& id, const SandboxConfig& cfg,
-                                                  const Image& image) {
+                                                  const Image& image, const std::string& netns) {
   runtime::SpecOptions o;
   o.ns = kNamespace;
   o.id = id;
@@ -216,6 +219,11 @@ StatusOr<std::string> SandboxManager::SandboxSpec(const std::string& id, const S
     RemoveNamespace(spec, "network");
     RemoveNamespace(spec, "uts");
     spec.erase("hostname");
+  }
+  if (!netns.empty()) {
+    for (auto& n : spec["linux"]["namespaces"]) {
+      if (n.value("type", "") == "network") n["path"] = netns;
+    }
   }
   if (cfg.pid == NamespaceMode::kNode) RemoveNamespace(spec, "pid");
   if (cfg.ipc == NamespaceMode::kNode) RemoveNamespace(spec, "ipc");
@@ -248,10 +256,10 @@ StatusOr<std::string> SandboxManager::Run(const SandboxConfig& cfg) {
   if (cfg.network != NamespaceMode::kNode) {
     // A pod network is attached by CNI; without a config there is none to attach (containerd
     // answers the same).
-    if (CniConfigFiles(d_.cni_conf_dir).empty()) {
+    auto nets = network::LoadConfigDir(d_.cni_conf_dir);
+    if (!nets.ok() || nets->empty() || d_.cni == nullptr) {
       return absl::FailedPreconditionError("failed to setup network for sandbox: cni plugin not initialized");
     }
-    return absl::UnimplementedError("pod networks (CNI) are not wired in yet; use host network (NODE)");
   }
   std::lock_guard<std::mutex> l(mu_);
   // containerd refuses a second sandbox with the same name (metadata name_uid_namespace_attempt).
@@ -308,7 +316,13 @@ StatusOr<std::string> SandboxManager::Run(const SandboxConfig& cfg) {
   auto hosts = ReadText("/etc/hosts");
   RETURN_IF_ERROR(WriteFile(dir + "/hosts", hosts.ok() ? *hosts : "127.0.0.1 localhost\n"));
 
-  ASSIGN_OR_RETURN(std::string spec, SandboxSpec(id, cfg, image));
+  if (cfg.network != NamespaceMode::kNode) {
+    ASSIGN_OR_RETURN(std::string nsid, RandomId());
+    ASSIGN_OR_RETURN(sb.netns, network::CreateNetns(d_.netns_dir, "cni-" + nsid.substr(0, 32)));
+  }
+  Undo undo_net{[this, &sb] { (void)TeardownNetwork(sb.id, sb.netns); }, &ok};
+  if (!sb.netns.empty()) RETURN_IF_ERROR(Annotate(SetupNetwork(sb), "failed to setup network for sandbox " + id));
+  ASSIGN_OR_RETURN(std::string spec, SandboxSpec(id, cfg, image, sb.netns));
   ASSIGN_OR_RETURN(auto mounts, d_.snapshots.prepare(id, image.chain_id));
   Undo undo_snap{[this, id] { (void)d_.snapshots.remove(id); }, &ok};
 
@@ -343,6 +357,12 @@ StatusOr<Sandbox> SandboxManager::FromRecord(const metadata::Container& c) {
   if (st.ok() && st->running) {
     s.state = SandboxState::kReady;
     s.pid = st->pid;
+  }
+  // A closed (removed) netns has no IP, as containerd answers.
+  std::error_code ec;
+  if (s.netns.empty() || !std::filesystem::exists(s.netns, ec)) {
+    s.ip.clear();
+    s.additional_ips.clear();
   }
   return s;
 }
@@ -387,14 +407,146 @@ StatusOr<std::vector<Sandbox>> SandboxManager::List(const SandboxFilter& f) {
 
 Status SandboxManager::Stop(const std::string& id_or_prefix) {
   ASSIGN_OR_RETURN(std::string id, Resolve(id_or_prefix));
+  // The pod's containers first, as containerd stops them.
+  if (d_.stop_containers) RETURN_IF_ERROR(d_.stop_containers(id));
   std::lock_guard<std::mutex> l(mu_);
   auto st = d_.tasks.state(id);
-  if (absl::IsNotFound(st.status())) return Status();
-  RETURN_IF_ERROR(st.status());
-  if (st->running) {
-    Status k = d_.tasks.kill(id, SIGKILL, true);
-    if (!k.ok() && !absl::IsNotFound(k)) return k;
-    RETURN_IF_ERROR(d_.tasks.wait(id, 30000));
+  if (!absl::IsNotFound(st.status())) {
+    RETURN_IF_ERROR(st.status());
+    if (st->running) {
+      Status k = d_.tasks.kill(id, SIGKILL, true);
+      if (!k.ok() && !absl::IsNotFound(k)) return k;
+      RETURN_IF_ERROR(d_.tasks.wait(id, 30000));
+    }
+  }
+  ASSIGN_OR_RETURN(metadata::Container rec, d_.containers->Get(kNamespace, id));
+  auto it = rec.extensions.find(kSandboxMetadataExtension);
+  if (it == rec.extensions.end()) return Status();
+  ASSIGN_OR_RETURN(Sandbox sb, DecodeSandbox(it->second.value));
+  return TeardownNetwork(id, sb.netns);
+}
+
+Status SandboxManager::SetupNetwork(Sandbox& sb) {
+  ASSIGN_OR_RETURN(auto nets, network::LoadConfigDir(d_.cni_conf_dir));
+  const auto& c = sb.config;
+  network::Attachment a;
+  a.container_id = sb.id;
+  a.netns_path = sb.netns;
+  a.args = {{"IgnoreUnknown", "1"},
+            {"K8S_POD_NAMESPACE", c.pod_namespace},
+            {"K8S_POD_NAME", c.name},
+            {"K8S_POD_INFRA_CONTAINER_ID", sb.id},
+            {"K8S_POD_UID", c.uid}};
+  static const char* kProto[] = {"tcp", "udp", "sctp"};
+  for (const auto& p : c.port_mappings) {
+    if (p.host_port <= 0) continue;
+    network::PortMapping m;
+    m.host_port = static_cast<uint16_t>(p.host_port);
+    m.container_port = static_cast<uint16_t>(p.container_port);
+    m.protocol = p.protocol >= 0 && p.protocol <= 2 ? kProto[p.protocol] : "tcp";
+    m.host_ip = p.host_ip;
+    a.port_mappings.push_back(m);
+  }
+  if (c.has_dns) {
+    a.capability_args["dns"] = {{"servers", c.dns_servers}, {"searches", c.dns_searches}, {"options", c.dns_options}};
+  }
+  a.capability_args["io.kubernetes.cri.pod-annotations"] = c.annotations;
+  // The loopback interface first, as containerd's go-cni attaches "cni-loopback" to every pod.
+  {
+    ASSIGN_OR_RETURN(auto lo, network::ParseConfigList(
+                                  R"({"cniVersion":"0.3.1","name":"cni-loopback","plugins":[{"type":"loopback"}]})"));
+    network::Attachment la = a;
+    la.ifname = "lo";
+    la.port_mappings.clear();
+    la.capability_args.clear();
+    RETURN_IF_ERROR(d_.cni->Add(lo, la).status());
+  }
+  int n = 0;
+  for (const auto& net : nets) {
+    if (n >= std::max(1, d_.max_conf_num)) break;
+    a.ifname = StrCat("eth", n++);
+    ASSIGN_OR_RETURN(network::Result r, d_.cni->Add(net, a));
+    if (a.ifname != "eth0") continue;
+    // eth0's addresses inside the pod: the first IPv4 one is the pod IP (containerd's
+    // selectPodIPs), the others additional IPs.
+    std::vector<std::string> v4, other;
+    for (const auto& ip : r.ips) {
+      if (ip.interface && (*ip.interface < 0 || *ip.interface >= static_cast<int>(r.interfaces.size()) ||
+                           r.interfaces[*ip.interface].name != "eth0")) {
+        continue;
+      }
+      std::string addr = ip.address.substr(0, ip.address.find('/'));
+      (addr.find(':') == std::string::npos ? v4 : other).push_back(addr);
+    }
+    v4.insert(v4.end(), other.begin(), other.end());
+    if (!v4.empty()) {
+      sb.ip = v4[0];
+      sb.additional_ips.assign(v4.begin() + 1, v4.end());
+    }
+  }
+  return Status();
+}
+
+Status SandboxManager::TeardownNetwork(const std::string& id, const std::string& netns) {
+  Status first;
+  if (d_.cni != nullptr) {
+    auto cached = d_.cni->ListCached();
+    if (!cached.ok()) {
+      first = cached.status();
+    } else {
+      for (auto& e : *cached) {
+        if (e.container_id != id) continue;
+        network::Attachment a = e.attachment;
+        if (!netns.empty()) a.netns_path = netns;
+        Status s = d_.cni->Del(e.config, a);
+        if (!s.ok()) {
+          BLOG(Warn) << "cri: CNI DEL of " << e.network << " for sandbox " << id << ": " << s;
+          if (first.ok()) first = s;
+        }
+      }
+    }
+  }
+  if (!first.ok()) return Annotate(first, "failed to destroy network for sandbox " + id);
+  if (!netns.empty()) RETURN_IF_ERROR(network::RemoveNetns(netns));
+  return Status();
+}
+
+Status SandboxManager::Recover() {
+  ASSIGN_OR_RETURN(auto all, Records());
+  std::map<std::string, std::string> owned;  // sandbox id -> netns
+  std::set<std::string> netns_owned;
+  for (const auto& c : all) {
+    auto it = c.extensions.find(kSandboxMetadataExtension);
+    if (it == c.extensions.end()) continue;
+    auto s = DecodeSandbox(it->second.value);
+    owned[c.id] = s.ok() ? s->netns : "";
+    if (s.ok() && !s->netns.empty()) netns_owned.insert(s->netns);
+  }
+  if (d_.cni != nullptr) {
+    auto cached = d_.cni->ListCached();
+    if (cached.ok()) {
+      for (const auto& e : *cached) {
+        if (owned.count(e.container_id)) continue;
+        BLOG(Info) << "cri: tearing down network " << e.network << " of sandbox " << e.container_id
+                   << " (no sandbox record)";
+        Status s = TeardownNetwork(e.container_id, e.netns_path);
+        if (!s.ok()) {
+          BLOG(Warn) << "cri: " << s;
+        }
+      }
+    }
+  }
+  // A shared directory (/var/run/netns) holds other runtimes' namespaces: only berthd's own is swept.
+  if (!d_.netns_dir_private) return Status();
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(d_.netns_dir, ec)) {
+    std::string p = e.path().string();
+    if (e.path().filename().string().rfind("cni-", 0) != 0 || netns_owned.count(p)) continue;
+    BLOG(Info) << "cri: removing network namespace " << p << " (no sandbox record)";
+    Status s = network::RemoveNetns(p);
+    if (!s.ok()) {
+      BLOG(Warn) << "cri: " << s;
+    }
   }
   return Status();
 }
@@ -406,6 +558,7 @@ Status SandboxManager::Remove(const std::string& id_or_prefix) {
   const std::string& id = *resolved;
   RETURN_IF_ERROR(Stop(id));
   std::lock_guard<std::mutex> l(mu_);
+  if (d_.remove_containers) RETURN_IF_ERROR(d_.remove_containers(id));
   RETURN_IF_ERROR(d_.tasks.remove(id));
   RETURN_IF_ERROR(d_.snapshots.remove(id));
   Status s = d_.containers->Delete(kNamespace, id);

@@ -11,9 +11,23 @@
 // The sandbox is READY while its task runs, NOTREADY otherwise.
 //
 // Namespaces: IPC and UTS are the pod's own unless the security context says NODE; PID is the
-// pause container's (pod-wide) unless NODE. Network: NODE shares the host's; a pod network needs
-// CNI (network/) and is refused with FailedPrecondition "cni plugin not initialized" while no CNI
-// config is loaded, as containerd refuses it.
+// pause container's (pod-wide) unless NODE. Network: NODE shares the host's; a pod network is
+// refused with FailedPrecondition "cni plugin not initialized" while network::LoadConfigDir finds
+// no network in cni_conf_dir, as containerd refuses it. Otherwise, as containerd 1.6 does:
+//   - a persistent netns `cni-<random>` is made in netns_dir (network::CreateNetns);
+//   - CNI ADD of the first max_conf_num networks (file order) attaches it as eth0, eth1, ...,
+//     CNI_ARGS IgnoreUnknown=1, K8S_POD_NAMESPACE, K8S_POD_NAME, K8S_POD_INFRA_CONTAINER_ID,
+//     K8S_POD_UID; capability args portMappings (mappings with a host port > 0, protocol
+//     lower-case), dns (when the pod has a DNSConfig) and io.kubernetes.cri.pod-annotations;
+//   - the pod IP is eth0's first IPv4 address (else its first), additional_ips the rest of eth0's;
+//     both are kept in the sandbox metadata, so they are the same after a berthd restart;
+//   - the pause container joins the netns by path.
+// Any failure after the netns was made runs CNI DEL and removes the netns before Run returns.
+// Stop kills the pause task, then CNI DELs every attachment of the sandbox (from the CNI cache, so
+// a changed conf dir does not matter) and removes the netns; Status then has no IP (as containerd:
+// a closed netns has none). Recover() (at berthd start) tears down the attachments (and their
+// netns) that no sandbox record owns, and, when netns_dir is berthd's own, every cni-* netns no
+// record names: what a crash during Run or Remove left behind.
 //
 // Thread-safety: calls on one sandbox are serialised by a per-manager mutex (sandbox calls are
 // rare and short besides the task start).
@@ -30,6 +44,7 @@
 #include "common/status.h"
 #include "cri/images.h"
 #include "metadata/containers.h"
+#include "network/cni.h"
 #include "snapshotter/snapshotter.h"
 
 namespace berth::cri {
@@ -68,7 +83,8 @@ struct Sandbox {
   SandboxConfig config;
   SandboxState state = SandboxState::kNotReady;
   int64_t created_at = 0;  // ns
-  std::string ip;          // pod IP, "" for host network
+  std::string ip;          // pod IP, "" for host network or once the netns is closed
+  std::vector<std::string> additional_ips;
   std::string netns;       // "" for host network
   std::string image;       // the sandbox image's id
   uint32_t pid = 0;        // the pause process while READY
@@ -126,6 +142,12 @@ struct SandboxDeps {
   std::string runtime_type = "io.containerd.runc.v2";
   bool restrict_oom_score_adj = false;
   std::string cni_conf_dir;
+  int max_conf_num = 1;
+  const network::Cni* cni = nullptr;  // required for pod networks
+  std::string netns_dir;              // where pod netns files are bind-mounted
+  bool netns_dir_private = false;     // netns_dir is berthd's own (Recover sweeps it)
+  // Stops / removes every container of sandbox `id` (the container manager); optional.
+  std::function<Status(const std::string& id)> stop_containers, remove_containers;
   // Imports the built-in pause program as image `ref`; returns the image id.
   std::function<StatusOr<std::string>(const std::string& ref)> import_pause;
 };
@@ -136,7 +158,8 @@ class SandboxManager {
 
   // Returns the new sandbox's id. FailedPrecondition for a pod network without CNI config.
   StatusOr<std::string> Run(const SandboxConfig& config);
-  // Stops the pause task (SIGKILL). NotFound for an unknown sandbox.
+  // Stops the pod's containers and the pause task (SIGKILL), then tears the pod network down
+  // (idempotent). NotFound for an unknown sandbox.
   Status Stop(const std::string& id);
   // Stops, then removes task, snapshot, record and files. OK for an unknown sandbox.
   Status Remove(const std::string& id);
@@ -144,6 +167,9 @@ class SandboxManager {
   StatusOr<std::vector<Sandbox>> List(const SandboxFilter& filter);
   // The full id of `id_or_prefix`; NotFound when none or ambiguous.
   StatusOr<std::string> Resolve(const std::string& id_or_prefix);
+  // Tears down what no sandbox record owns (CNI attachments in the cache, netns files); errors are
+  // logged, not returned, except for an unreadable metadata store.
+  Status Recover();
   // The sandbox's directory (resolv.conf, hostname, hosts).
   std::string Dir(const std::string& id) const;
 
@@ -151,7 +177,13 @@ class SandboxManager {
   StatusOr<std::vector<metadata::Container>> Records();
   StatusOr<Sandbox> FromRecord(const metadata::Container& c);
   StatusOr<std::string> EnsureImage();
-  StatusOr<std::string> SandboxSpec(const std::string& id, const SandboxConfig& cfg, const Image& image);
+  StatusOr<std::string> SandboxSpec(const std::string& id, const SandboxConfig& cfg, const Image& image,
+                                    const std::string& netns);
+  // CNI ADD of the pod's networks into `s.netns`; sets s.ip and s.additional_ips. Undoes its own
+  // attachments on failure.
+  Status SetupNetwork(Sandbox& s);
+  // CNI DEL of every cached attachment of sandbox `id`, then removes `netns` (may be "").
+  Status TeardownNetwork(const std::string& id, const std::string& netns);
 
   SandboxDeps d_;
   std::mutex mu_;

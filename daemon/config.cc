@@ -430,6 +430,7 @@ Status Parser::Cri(const toml::table& t, const std::string& prefix, Config* cfg)
   RETURN_IF_ERROR(Get(t, "sandbox_image", prefix, &cfg->cri.sandbox_image));
   RETURN_IF_ERROR(Get(t, "restrict_oom_score_adj", prefix, &cfg->cri.restrict_oom_score_adj));
   RETURN_IF_ERROR(Get(t, "max_container_log_line_size", prefix, &cfg->cri.max_container_log_line_size));
+  RETURN_IF_ERROR(Get(t, "netns_mounts_under_state_dir", prefix, &cfg->cri.netns_mounts_under_state_dir));
   const toml::table* cni = nullptr;
   RETURN_IF_ERROR(GetTable(t, "cni", prefix, &cni));
   if (cni != nullptr) {
@@ -439,7 +440,9 @@ Status Parser::Cri(const toml::table& t, const std::string& prefix, Config* cfg)
     RETURN_IF_ERROR(Get(*cni, "max_conf_num", np, &cfg->cri.cni_max_conf_num));
     Rest(*cni, np, {"bin_dir", "conf_dir", "max_conf_num"}, {"conf_template", "ip_pref"});
   }
-  Rest(t, prefix, {"containerd", "cni", "sandbox_image", "restrict_oom_score_adj", "max_container_log_line_size"},
+  Rest(t, prefix,
+       {"containerd", "cni", "sandbox_image", "restrict_oom_score_adj", "max_container_log_line_size",
+        "netns_mounts_under_state_dir"},
        {"registry",
         "image_decryption",
         "x509_key_pair_streaming",
@@ -461,7 +464,6 @@ Status Parser::Cri(const toml::table& t, const std::string& prefix, Config* cfg)
         "disable_hugetlb_controller",
         "device_ownership_from_security_context",
         "ignore_image_defined_volumes",
-        "netns_mounts_under_state_dir",
         "enable_unprivileged_ports",
         "enable_unprivileged_icmp",
         "enable_cdi",

@@ -82,6 +82,8 @@ struct CriConfig {
   int64_t cni_max_conf_num = 1;
   // Clamp containers' oom_score_adj to not go below berthd's own (root without CAP_SYS_RESOURCE).
   bool restrict_oom_score_adj = false;
+  // Pod network namespaces under <state>/io.containerd.grpc.v1.cri/netns instead of /var/run/netns.
+  bool netns_mounts_under_state_dir = false;
   // The snapshotter images are unpacked to and containers run from.
   std::string snapshotter = "overlayfs";
   // Lines longer than this are split into partial lines (CRI log format), in bytes.

@@ -178,6 +178,8 @@ std::string RenderConfig(const Config& cfg, bool comments, const ShimResolver& r
   w.Line(4, StrCat("restrict_oom_score_adj = ", cfg.cri.restrict_oom_score_adj ? "true" : "false"));
   w.C(4, "Container log lines longer than this many bytes are split into partial (P) lines.");
   w.Line(4, StrCat("max_container_log_line_size = ", cfg.cri.max_container_log_line_size));
+  w.C(4, "Pod network namespaces under the CRI state directory instead of /var/run/netns.");
+  w.Line(4, StrCat("netns_mounts_under_state_dir = ", cfg.cri.netns_mounts_under_state_dir ? "true" : "false"));
   w.Blank();
   w.Line(4, StrCat("[", cri, ".cni]"));
   w.C(6, "Where CNI plugins are (':'-separated) and where network configs (*.conflist, *.conf) are.");

@@ -6,8 +6,10 @@
 #include <memory>
 
 #include "cri/images.h"
+#include "cri/container.h"
 #include "cri/sandbox.h"
 #include "daemon/daemon.h"
+#include "network/cni.h"
 #include "k8s/cri/runtime/v1/api.grpc.pb.h"
 
 namespace berth::daemon {
@@ -16,7 +18,9 @@ struct CriCore {
   explicit CriCore(Daemon& d);
   Daemon& d;
   std::unique_ptr<cri::ImageManager> images;
+  std::unique_ptr<network::Cni> cni;  // pod networks: bin_dir plugins, cache under the CRI root
   std::unique_ptr<cri::SandboxManager> sandboxes;
+  std::unique_ptr<cri::ContainerManager> containers;
 
   // Imports berth-pause as image `ref` (cri/pause_image.h); returns its id.
   StatusOr<std::string> ImportPause(const std::string& ref);
@@ -61,6 +65,27 @@ class CriRuntimeService final : public ::runtime::v1::RuntimeService::CallbackSe
   grpc::ServerUnaryReactor* ListPodSandbox(grpc::CallbackServerContext* ctx,
                                            const ::runtime::v1::ListPodSandboxRequest* req,
                                            ::runtime::v1::ListPodSandboxResponse* resp) override;
+  grpc::ServerUnaryReactor* CreateContainer(grpc::CallbackServerContext* ctx,
+                                            const ::runtime::v1::CreateContainerRequest* req,
+                                            ::runtime::v1::CreateContainerResponse* resp) override;
+  grpc::ServerUnaryReactor* StartContainer(grpc::CallbackServerContext* ctx,
+                                           const ::runtime::v1::StartContainerRequest* req,
+                                           ::runtime::v1::StartContainerResponse* resp) override;
+  grpc::ServerUnaryReactor* StopContainer(grpc::CallbackServerContext* ctx,
+                                          const ::runtime::v1::StopContainerRequest* req,
+                                          ::runtime::v1::StopContainerResponse* resp) override;
+  grpc::ServerUnaryReactor* RemoveContainer(grpc::CallbackServerContext* ctx,
+                                            const ::runtime::v1::RemoveContainerRequest* req,
+                                            ::runtime::v1::RemoveContainerResponse* resp) override;
+  grpc::ServerUnaryReactor* ListContainers(grpc::CallbackServerContext* ctx,
+                                           const ::runtime::v1::ListContainersRequest* req,
+                                           ::runtime::v1::ListContainersResponse* resp) override;
+  grpc::ServerUnaryReactor* ContainerStatus(grpc::CallbackServerContext* ctx,
+                                            const ::runtime::v1::ContainerStatusRequest* req,
+                                            ::runtime::v1::ContainerStatusResponse* resp) override;
+  grpc::ServerUnaryReactor* ReopenContainerLog(grpc::CallbackServerContext* ctx,
+                                               const ::runtime::v1::ReopenContainerLogRequest* req,
+                                               ::runtime::v1::ReopenContainerLogResponse* resp) override;
   // The streaming server is not built yet: Unimplemented, saying so.
   grpc::ServerUnaryReactor* Exec(grpc::CallbackServerContext* ctx, const ::runtime::v1::ExecRequest* req,
                                  ::runtime::v1::ExecResponse* resp) override;

@@ -2,6 +2,9 @@
 // between them and berthd's stores, puller and task manager.
 #include <fstream>
 
+#include "absl/strings/str_split.h"
+#include "common/log.h"
+
 #include "common/digest.h"
 #include "common/fs.h"
 #include "cri/pause_image.h"
@@ -65,6 +68,18 @@ CriCore::CriCore(Daemon& dd) : d(dd) {
   if (rt != d.config.cri.runtimes.end()) sd.runtime_type = rt->second.runtime_type;
   sd.restrict_oom_score_adj = d.config.cri.restrict_oom_score_adj;
   sd.cni_conf_dir = d.config.cri.cni_conf_dir;
+  sd.max_conf_num = static_cast<int>(d.config.cri.cni_max_conf_num);
+  network::Cni::Options co;
+  co.plugin_dirs = absl::StrSplit(d.config.cri.cni_bin_dir, ':', absl::SkipEmpty());
+  // berthd's own cache (not libcni's shared /var/lib/cni): what it finds there after a crash
+  // is its own to tear down.
+  co.cache_dir = JoinPath(sd.root_dir, "cni");
+  cni = std::make_unique<network::Cni>(co);
+  sd.cni = cni.get();
+  sd.netns_dir = d.config.cri.netns_mounts_under_state_dir
+                     ? JoinPath(d.config.state, "io.containerd.grpc.v1.cri/netns")
+                     : std::string("/var/run/netns");
+  sd.netns_dir_private = d.config.cri.netns_mounts_under_state_dir;
   sd.import_pause = [this](const std::string& ref) { return ImportPause(ref); };
   metadata::SnapshotStore* ss = nullptr;
   if (auto it = d.snapshotters.find(sd.snapshotter); it != d.snapshotters.end()) ss = it->second.get();
@@ -135,7 +150,25 @@ CriCore::CriCore(Daemon& dd) : d(dd) {
     if (absl::IsNotFound(r.status())) return Status();
     return r.status();
   };
+  sd.stop_containers = [this](const std::string& id) { return containers->StopAll(id); };
+  sd.remove_containers = [this](const std::string& id) { return containers->RemoveAll(id); };
+  cri::ContainerDeps cd;
+  cd.containers = sd.containers;
+  cd.images = images.get();
+  cd.tasks = sd.tasks;
+  cd.snapshots = sd.snapshots;
+  cd.snapshotter = sd.snapshotter;
+  cd.state_dir = JoinPath(d.config.state, "io.containerd.grpc.v1.cri");
+  cd.runtime_type = sd.runtime_type;
+  cd.restrict_oom_score_adj = sd.restrict_oom_score_adj;
+  cd.max_log_line = d.config.cri.max_container_log_line_size;
   sandboxes = std::make_unique<cri::SandboxManager>(std::move(sd));
+  cd.sandboxes = sandboxes.get();
+  containers = std::make_unique<cri::ContainerManager>(std::move(cd));
+  containers->Recover();
+  if (Status r = sandboxes->Recover(); !r.ok()) {
+    BLOG(Warn) << "cri: recover sandboxes: " << r;
+  }
 }
 
 StatusOr<std::string> CriCore::ImportPause(const std::string& ref) {

@@ -127,6 +127,7 @@ grpc::ServerUnaryReactor* CriRuntimeService::PodSandboxStatus(grpc::CallbackServ
     st->set_state(static_cast<rv1::PodSandboxState>(s.state));
     st->set_created_at(s.created_at);
     st->mutable_network()->set_ip(s.ip);
+    for (const auto& ip : s.additional_ips) st->mutable_network()->add_additional_ips()->set_ip(ip);
     auto* nso = st->mutable_linux()->mutable_namespaces()->mutable_options();
     nso->set_network(static_cast<rv1::NamespaceMode>(s.config.network));
     nso->set_pid(static_cast<rv1::NamespaceMode>(s.config.pid));
@@ -137,7 +138,8 @@ grpc::ServerUnaryReactor* CriRuntimeService::PodSandboxStatus(grpc::CallbackServ
     if (req->verbose()) {
       nlohmann::json info = {{"pid", s.pid},
                              {"processStatus", s.state == cri::SandboxState::kReady ? "running" : "stopped"},
-                             {"netNamespaceClosed", s.netns.empty()},
+                             {"netNamespaceClosed", s.config.network != cri::NamespaceMode::kNode && s.ip.empty()},
+                             {"netns", s.netns},
                              {"image", s.image},
                              {"sandboxDir", c_->sandboxes->Dir(s.id)},
                              {"runtimeHandler", s.config.runtime_handler}};
