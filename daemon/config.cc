@@ -213,6 +213,8 @@ Status Parser::Grpc(const toml::table& t, Config* cfg) {
   int64_t streams = cfg->max_concurrent_streams;
   RETURN_IF_ERROR(Get(t, "gid", "grpc.", &gid));
   RETURN_IF_ERROR(Get(t, "max_concurrent_streams", "grpc.", &streams));
+  RETURN_IF_ERROR(Get(t, "max_recv_message_size", "grpc.", &recv));
+  RETURN_IF_ERROR(Get(t, "max_send_message_size", "grpc.", &send));
   // (Each check fails only for a value read from the file, so its key is there.)
   if (streams < 0 || streams > INT32_MAX)
     return Error(*t.get("max_concurrent_streams"), "\"grpc.max_concurrent_streams\" must be 0 to 2147483647");
@@ -221,8 +223,6 @@ Status Parser::Grpc(const toml::table& t, Config* cfg) {
   if (send < 1 || send > INT32_MAX)
     return Error(*t.get("max_send_message_size"), "\"grpc.max_send_message_size\" must be 1 to 2147483647");
   cfg->max_concurrent_streams = static_cast<int>(streams);
-  RETURN_IF_ERROR(Get(t, "max_recv_message_size", "grpc.", &recv));
-  RETURN_IF_ERROR(Get(t, "max_send_message_size", "grpc.", &send));
   cfg->gid = static_cast<int>(gid);
   cfg->max_recv_message_size = static_cast<int>(recv);
   cfg->max_send_message_size = static_cast<int>(send);
