@@ -138,9 +138,9 @@ while ((restarts < RESTARTS)); do
   start_berthd
   log "restart $restarts done"
 done
-end=$((SECONDS + 400))
+end=$((SECONDS + 900))
 while workers_running; do
-  ((SECONDS < end)) || fail "workers still running 400 s after the last restart"
+  ((SECONDS < end)) || fail "workers still running 900 s after the last restart"
   sleep 1
 done
 wait "${pids[@]}" 2>/dev/null || true
