@@ -210,13 +210,23 @@ Status Parser::Top(const toml::table& t, Config* cfg) {
 Status Parser::Grpc(const toml::table& t, Config* cfg) {
   RETURN_IF_ERROR(Get(t, "address", "grpc.", &cfg->grpc_address));
   int64_t gid = cfg->gid, recv = cfg->max_recv_message_size, send = cfg->max_send_message_size;
+  int64_t streams = cfg->max_concurrent_streams;
   RETURN_IF_ERROR(Get(t, "gid", "grpc.", &gid));
+  RETURN_IF_ERROR(Get(t, "max_concurrent_streams", "grpc.", &streams));
   RETURN_IF_ERROR(Get(t, "max_recv_message_size", "grpc.", &recv));
   RETURN_IF_ERROR(Get(t, "max_send_message_size", "grpc.", &send));
+  // (Each check fails only for a value read from the file, so its key is there.)
+  if (streams < 0 || streams > INT32_MAX)
+    return Error(*t.get("max_concurrent_streams"), "\"grpc.max_concurrent_streams\" must be 0 to 2147483647");
+  if (recv < 1 || recv > INT32_MAX)
+    return Error(*t.get("max_recv_message_size"), "\"grpc.max_recv_message_size\" must be 1 to 2147483647");
+  if (send < 1 || send > INT32_MAX)
+    return Error(*t.get("max_send_message_size"), "\"grpc.max_send_message_size\" must be 1 to 2147483647");
+  cfg->max_concurrent_streams = static_cast<int>(streams);
   cfg->gid = static_cast<int>(gid);
   cfg->max_recv_message_size = static_cast<int>(recv);
   cfg->max_send_message_size = static_cast<int>(send);
-  Rest(t, "grpc.", {"address", "gid", "max_recv_message_size", "max_send_message_size"},
+  Rest(t, "grpc.", {"address", "gid", "max_recv_message_size", "max_send_message_size", "max_concurrent_streams"},
        {"uid", "tcp_address", "tcp_tls_ca", "tcp_tls_cert", "tcp_tls_key"});
   return Status();
 }
@@ -337,14 +347,19 @@ Status Parser::DiffLimits(const toml::table& t, const std::string& prefix, Confi
   const Limit limits[] = {{"max_layer_size", &cfg->max_layer_size, 1},
                           {"max_layer_entries", &cfg->max_layer_entries, 1},
                           {"max_layer_ratio", &cfg->max_layer_ratio, 0},
-                          {"max_layer_ratio_floor", &cfg->max_layer_ratio_floor, 0}};
+                          {"max_layer_ratio_floor", &cfg->max_layer_ratio_floor, 0},
+                          {"max_concurrent_unpacks", &cfg->max_concurrent_unpacks, 0},
+                          {"max_concurrent_pulls", &cfg->max_concurrent_pulls, 0}};
   for (const Limit& l : limits) {
     int64_t v = *l.value;
     RETURN_IF_ERROR(Get(t, l.key, prefix, &v));
     if (v < l.min) return Error(*t.get(l.key), StrCat("\"", prefix, l.key, "\" must be at least ", l.min));
     *l.value = v;
   }
-  Rest(t, prefix, {"max_layer_size", "max_layer_entries", "max_layer_ratio", "max_layer_ratio_floor"}, {"default"});
+  Rest(t, prefix,
+       {"max_layer_size", "max_layer_entries", "max_layer_ratio", "max_layer_ratio_floor", "max_concurrent_unpacks",
+        "max_concurrent_pulls"},
+       {"default"});
   return Status();
 }
 
@@ -431,6 +446,9 @@ Status Parser::Cri(const toml::table& t, const std::string& prefix, Config* cfg)
   RETURN_IF_ERROR(Get(t, "restrict_oom_score_adj", prefix, &cfg->cri.restrict_oom_score_adj));
   RETURN_IF_ERROR(Get(t, "max_container_log_line_size", prefix, &cfg->cri.max_container_log_line_size));
   RETURN_IF_ERROR(Get(t, "netns_mounts_under_state_dir", prefix, &cfg->cri.netns_mounts_under_state_dir));
+  RETURN_IF_ERROR(Get(t, "max_concurrent_downloads", prefix, &cfg->max_concurrent_downloads));
+  if (cfg->max_concurrent_downloads < 1)
+    return Error(*t.get("max_concurrent_downloads"), StrCat("\"", prefix, "max_concurrent_downloads\" must be at least 1"));
   const toml::table* cni = nullptr;
   RETURN_IF_ERROR(GetTable(t, "cni", prefix, &cni));
   if (cni != nullptr) {
@@ -442,7 +460,7 @@ Status Parser::Cri(const toml::table& t, const std::string& prefix, Config* cfg)
   }
   Rest(t, prefix,
        {"containerd", "cni", "sandbox_image", "restrict_oom_score_adj", "max_container_log_line_size",
-        "netns_mounts_under_state_dir"},
+        "netns_mounts_under_state_dir", "max_concurrent_downloads"},
        {"registry",
         "image_decryption",
         "x509_key_pair_streaming",
@@ -457,7 +475,6 @@ Status Parser::Cri(const toml::table& t, const std::string& prefix, Config* cfg)
         "enable_tls_streaming",
         "disable_cgroup",
         "disable_apparmor",
-        "max_concurrent_downloads",
         "disable_proc_mount",
         "unset_seccomp_profile",
         "tolerate_missing_hugetlb_controller",

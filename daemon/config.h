@@ -109,6 +109,10 @@ struct Config {
   int gid = 0;
   int max_recv_message_size = 16 << 20;
   int max_send_message_size = 16 << 20;
+  // [grpc] max_concurrent_streams (berth's key): calls open at once on one client connection,
+  // further ones wait in the client (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS); 0 = gRPC's default
+  // (unbounded). Idle Subscribe and Wait calls hold no thread either way.
+  int max_concurrent_streams = 0;
   std::string log_level = "info";
   // [cgroup] path: the cgroup berthd moves itself into at start ("" = stay).
   std::string cgroup_path;
@@ -126,6 +130,14 @@ struct Config {
   int64_t max_layer_entries = 1'000'000;
   int64_t max_layer_ratio = 1000;
   int64_t max_layer_ratio_floor = int64_t{256} << 20;
+  // Same section (berth's keys): layers applied at once daemon-wide (Diff.Apply and pulls' unpacks;
+  // further ones wait), and pulls run at once by berthd itself (berth pull, CRI PullImage; further
+  // ones queue). 0 = unbounded.
+  int64_t max_concurrent_unpacks = 4;
+  int64_t max_concurrent_pulls = 4;
+  // [plugins."io.containerd.grpc.v1.cri"] max_concurrent_downloads (containerd's key and default):
+  // layers one berthd pull downloads at once.
+  int64_t max_concurrent_downloads = 3;
   // The runtime of a task whose container names none.
   std::string default_runtime = kRuntimeRuncV2;
   std::map<std::string, RuntimeConfig> runtimes = DefaultRuntimes();

@@ -106,6 +106,8 @@ std::string RenderConfig(const Config& cfg, bool comments, const ShimResolver& r
   w.C(2, "Largest gRPC message received and sent, in bytes.");
   w.Line(2, StrCat("max_recv_message_size = ", cfg.max_recv_message_size));
   w.Line(2, StrCat("max_send_message_size = ", cfg.max_send_message_size));
+  w.C(2, "Calls open at once on one client connection, further ones wait (berth's key; 0 = unbounded).");
+  w.Line(2, StrCat("max_concurrent_streams = ", cfg.max_concurrent_streams));
   w.Blank();
   w.Line(0, "[ttrpc]");
   w.C(2, "The ttrpc socket shims forward their events to (\"\" = the gRPC address + \".ttrpc\").");
@@ -157,6 +159,9 @@ std::string RenderConfig(const Config& cfg, bool comments, const ShimResolver& r
   w.Line(4, StrCat("max_layer_entries = ", cfg.max_layer_entries));
   w.Line(4, StrCat("max_layer_ratio = ", cfg.max_layer_ratio));
   w.Line(4, StrCat("max_layer_ratio_floor = ", cfg.max_layer_ratio_floor));
+  w.C(4, "Layers applied at once daemon-wide and pulls berthd runs at once (berth's keys; 0 = unbounded).");
+  w.Line(4, StrCat("max_concurrent_unpacks = ", cfg.max_concurrent_unpacks));
+  w.Line(4, StrCat("max_concurrent_pulls = ", cfg.max_concurrent_pulls));
   w.Blank();
   w.C(2,
       "The legacy runtime io.containerd.runtime.v1.linux, run by the v2 shim of\n"
@@ -180,6 +185,8 @@ std::string RenderConfig(const Config& cfg, bool comments, const ShimResolver& r
   w.Line(4, StrCat("max_container_log_line_size = ", cfg.cri.max_container_log_line_size));
   w.C(4, "Pod network namespaces under the CRI state directory instead of /var/run/netns.");
   w.Line(4, StrCat("netns_mounts_under_state_dir = ", cfg.cri.netns_mounts_under_state_dir ? "true" : "false"));
+  w.C(4, "Layers one pull downloads at once (CRI PullImage and berth pull).");
+  w.Line(4, StrCat("max_concurrent_downloads = ", cfg.max_concurrent_downloads));
   w.Blank();
   w.Line(4, StrCat("[", cri, ".cni]"));
   w.C(6, "Where CNI plugins are (':'-separated) and where network configs (*.conflist, *.conf) are.");

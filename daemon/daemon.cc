@@ -67,6 +67,8 @@ StatusOr<std::unique_ptr<Daemon>> BuildDaemon(const Config& config) {
 
   unsigned threads = std::max(8u, 4 * std::thread::hardware_concurrency());
   d->pool = std::make_unique<boost::asio::thread_pool>(threads);
+  d->pull_slots = std::make_unique<Slots>(static_cast<int>(config.max_concurrent_pulls));
+  d->unpack_slots = std::make_unique<Slots>(static_cast<int>(config.max_concurrent_unpacks));
 
   std::string meta_dir = JoinPath(config.root, "io.containerd.metadata.v1.sqlite");
   RETURN_IF_ERROR(MkdirAll(meta_dir, 0711));

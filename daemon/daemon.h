@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "common/slots.h"
 #include "content/local_store.h"
 #include "daemon/auto_remove.h"
 #include "daemon/config.h"
@@ -41,6 +42,10 @@ struct Daemon {
 
   // Pool for blocking work done on behalf of RPCs (SQLite, file I/O, shim calls).
   std::unique_ptr<boost::asio::thread_pool> pool;
+  // Bounds (config): pulls berthd runs at once (RunPull holds one), layers applied at once
+  // (Diff.Apply and pulls' unpacks hold one each).
+  std::unique_ptr<Slots> pull_slots;
+  std::unique_ptr<Slots> unpack_slots;
   std::unique_ptr<metadata::Db> db;
   std::unique_ptr<metadata::NamespaceStore> namespaces;
   std::unique_ptr<events::Exchange> events;

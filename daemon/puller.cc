@@ -176,6 +176,7 @@ class DaemonUnpackBackend final : public images::UnpackBackend {
     ASSIGN_OR_RETURN(Digest dg, Digest::Parse(layer.digest));
     ASSIGN_OR_RETURN(auto src, d_.open_blob(ns_, dg));
     auto reader = diff::VerifyingReader(std::move(src), dg, layer.size);
+    ASSIGN_OR_RETURN(Slots::Hold slot, d_.unpack_slots->Acquire({}, "unpack"));
     diff::ApplyOptions opts;
     opts.max_size = d_.config.max_layer_size;
     opts.max_entries = d_.config.max_layer_entries;
@@ -212,6 +213,7 @@ struct LayerGate {
 StatusOr<PullResult> RunPull(Daemon& d, const PullRequest& req, const PullEvents& ev,
                              const std::function<bool()>& cancelled) {
   ASSIGN_OR_RETURN(remotes::Reference ref, remotes::ParseReference(req.ref));
+  ASSIGN_OR_RETURN(Slots::Hold slot, d.pull_slots->Acquire(cancelled, "pull"));
   images::Platform platform = images::DefaultPlatform();
   if (!req.platform.empty()) {
     ASSIGN_OR_RETURN(platform, images::ParsePlatform(req.platform));
@@ -331,7 +333,8 @@ StatusOr<PullResult> RunPull(Daemon& d, const PullRequest& req, const PullEvents
     }
   };
   std::vector<std::thread> threads;
-  for (size_t t = 0; t < std::min<size_t>(n, 4); ++t) threads.emplace_back(worker);
+  const size_t downloads = static_cast<size_t>(std::max<int64_t>(1, d.config.max_concurrent_downloads));
+  for (size_t t = 0; t < std::min(n, downloads); ++t) threads.emplace_back(worker);
   struct Joiner {
     std::vector<std::thread>& ts;
     std::atomic<bool>& abort;

@@ -1,13 +1,15 @@
 // Puller: berthd's own image pull (berth.services.images.v1.Images/Pull), the work ctr does
 // client-side done inside the daemon: resolve the reference with remotes::Registry, fetch the
-// root manifest/index, the platform's manifest, its config and its layers (concurrently) into
-// the namespaced content store under a lease, with the same labels ctr sets (children
+// root manifest/index, the platform's manifest, its config and its layers (max_concurrent_downloads
+// at once) into the namespaced content store under a lease, with the same labels ctr sets (children
 // containerd.io/gc.ref.content.*, containerd.io/distribution.source.<host>), create or update the
 // image record, and unpack it with images::Unpack, a layer being applied as soon as it and the
 // layers below it are downloaded.
 //
 // Thread-safety: one Puller per pull; Run() blocks the calling thread (a pool thread) and calls
 // the progress callback from download threads (it must be thread-safe and not block long).
+// Bounds: a pull first waits for one of d.pull_slots (max_concurrent_pulls), each layer applied
+// for one of d.unpack_slots (max_concurrent_unpacks).
 #pragma once
 
 #include <functional>

@@ -26,6 +26,8 @@ Status Server::Start() {
   builder.AddListeningPort("unix:" + path, grpc::InsecureServerCredentials());
   builder.SetMaxReceiveMessageSize(d_.config.max_recv_message_size);
   builder.SetMaxSendMessageSize(d_.config.max_send_message_size);
+  if (d_.config.max_concurrent_streams > 0)
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, d_.config.max_concurrent_streams);
   if (log::GetLevel() <= log::Level::kTrace) {
     std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> f;
     f.push_back(MakeCallTraceFactory());

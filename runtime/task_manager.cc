@@ -303,6 +303,32 @@ void TaskManager::LoadExisting() {
     }
     // The connection may have closed between Connect and registration.
     if (t->shim().closed()) OnShimClosed(b.ns, b.id)();
+    // A shim that has no task (berthd stopped after starting it, before or during its Create)
+    // would hold the container forever: Create says AlreadyExists while Get, List and Delete see
+    // no task. Its Create failed as far as any client knows: shut it down, run its delete
+    // action (which removes a half-created runc container) and remove the bundle.
+    task::StateRequest sreq;
+    sreq.set_id(b.id);
+    auto state = t->shim().Call<task::StateResponse>("State", sreq, 5s);
+    if (absl::IsNotFound(state.status())) {
+      bool ours = false;
+      {
+        std::lock_guard<std::mutex> l(mu_);
+        auto it = tasks_.find(Key{b.ns, b.id});
+        if (it != tasks_.end() && it->second == t && !t->deleting_) {
+          t->deleting_ = true;
+          tasks_.erase(it);
+          ours = true;
+        }
+      }
+      if (ours) {
+        BLOG(Warn) << "task " << Tag(b) << ": shim at " << addr << " has no task (" << state.status()
+                   << "), its create did not finish: cleaning up";
+        Shutdown(*t);
+        CleanupDeadShim(b, bin, /*publish=*/false);
+      }
+      continue;
+    }
     BLOG(Info) << "task " << Tag(b) << ": reconnected to shim at " << addr;
   }
 }

@@ -11,7 +11,9 @@
 //   shim death: when a shim's connection closes while its task is registered, the `delete`
 //           action runs, /tasks/exit and /tasks/delete are published and the task is forgotten.
 //   berthd restart: LoadExisting() reconnects to every bundle's shim by its `address` file and
-//           cleans up after the dead ones the same way.
+//           cleans up after the dead ones the same way; a live shim without its task (berthd
+//           was killed before its Create finished) is shut down and cleaned up likewise, with
+//           no events (no task was ever reported).
 //
 // Thread-safety: all methods are safe from any thread. The task map has one mutex, never held
 // across a shim call or process spawn; creation of an id is reserved first so concurrent creates

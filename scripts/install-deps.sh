@@ -14,6 +14,9 @@ PACKAGES=(
   libcli11-dev libyaml-cpp-dev libsystemd-dev libzstd-dev zlib1g-dev ccache
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
+  # CI's hardening stage (scripts/ci-hardening.sh): clang with libFuzzer and its sanitizer runtimes
+  # (libclang-rt-14-dev is only a recommendation of clang-14), the sqlite3 CLI (integrity checks)
+  clang libclang-rt-14-dev sqlite3
   # runtime and integration-test peers
   runc crun criu containerd docker-registry skopeo umoci busybox-static
   # registry auth and TLS in tests/integration/test_berth_registry.sh (htpasswd -B, a CA)

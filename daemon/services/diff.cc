@@ -20,6 +20,7 @@ grpc::ServerUnaryReactor* DiffService::Apply(grpc::CallbackServerContext* ctx, c
     if (!d_.open_blob) return absl::UnimplementedError("diff: no content store wired");
     ASSIGN_OR_RETURN(auto blob, d_.open_blob(ns, digest));
     auto verified = diff::VerifyingReader(std::move(blob), digest, desc.size() > 0 ? desc.size() : -1);
+    ASSIGN_OR_RETURN(Slots::Hold slot, d_.unpack_slots->Acquire([ctx] { return ctx->IsCancelled(); }, "unpack"));
     diff::ApplyOptions opts;
     opts.max_size = d_.config.max_layer_size;
     opts.max_entries = d_.config.max_layer_entries;

@@ -118,6 +118,43 @@ TEST(ConfigTest, LayerLimits) {
   EXPECT_NE(RenderConfig(c, false).find("max_layer_ratio = 50"), std::string::npos);
 }
 
+// Issue 15's limits: message sizes and streams under [grpc], concurrent pulls and unpacks under
+// the diff service, containerd's max_concurrent_downloads under the CRI plugin.
+TEST(ConfigTest, ConcurrencyAndMessageLimits) {
+  Config c;
+  EXPECT_EQ(c.max_concurrent_streams, 0);
+  EXPECT_EQ(c.max_concurrent_unpacks, 4);
+  EXPECT_EQ(c.max_concurrent_pulls, 4);
+  EXPECT_EQ(c.max_concurrent_downloads, 3);
+  std::vector<ConfigNote> notes;
+  Status s = ParseConfig(
+      "version = 2\n[grpc]\nmax_recv_message_size = 1024\nmax_send_message_size = 2048\nmax_concurrent_streams = 100\n"
+      "[plugins.\"io.containerd.service.v1.diff-service\"]\nmax_concurrent_unpacks = 1\nmax_concurrent_pulls = 0\n"
+      "[plugins.\"io.containerd.grpc.v1.cri\"]\nmax_concurrent_downloads = 5\n",
+      "c.toml", &c, &notes);
+  ASSERT_TRUE(s.ok()) << s;
+  for (const auto& n : notes) EXPECT_NE(n.severity, ConfigNote::Severity::kWarn) << n.message;
+  EXPECT_EQ(c.max_recv_message_size, 1024);
+  EXPECT_EQ(c.max_send_message_size, 2048);
+  EXPECT_EQ(c.max_concurrent_streams, 100);
+  EXPECT_EQ(c.max_concurrent_unpacks, 1);
+  EXPECT_EQ(c.max_concurrent_pulls, 0);
+  EXPECT_EQ(c.max_concurrent_downloads, 5);
+  std::string dump = RenderConfig(c, false);
+  for (const char* line : {"max_concurrent_streams = 100", "max_concurrent_unpacks = 1", "max_concurrent_pulls = 0",
+                           "max_concurrent_downloads = 5"}) {
+    EXPECT_NE(dump.find(line), std::string::npos) << line;
+  }
+  for (const char* bad : {"[grpc]\nmax_concurrent_streams = -1\n", "[grpc]\nmax_recv_message_size = 0\n",
+                          "[grpc]\nmax_send_message_size = 4294967296\n",
+                          "[plugins.\"io.containerd.grpc.v1.cri\"]\nmax_concurrent_downloads = 0\n",
+                          "[plugins.\"io.containerd.service.v1.diff-service\"]\nmax_concurrent_unpacks = -2\n"}) {
+    Config d;
+    s = ParseConfig(std::string("version = 2\n") + bad, "c.toml", &d);
+    EXPECT_TRUE(absl::IsInvalidArgument(s)) << bad << ": " << s;
+  }
+}
+
 // containerd 1.6's own `containerd config default` (abridged, every section kept) loads without
 // warnings: its keys are known, the unused ones noted at debug level.
 TEST(ConfigTest, ContainerdVersion2FileLoadsWithoutWarnings) {
