@@ -324,7 +324,7 @@ void SetupRun(CLI::App* c, Globals& g, std::shared_ptr<ComposeFlags> f) {
     auto sr = ServiceToRun(*p, s, 1, true);
     if (!sr.ok()) return void(g.exit_code = Report(sr.status()));
     ContainerFlags& cf = sr->flags;
-    cf.name = !o->name.empty() ? o->name : StrCat(p->name, "-", s.name, "-run-", UniquePart().substr(0, 12));
+    cf.name = !o->name.empty() ? o->name : StrCat(p->name, "-", s.name, "-run-", RandomHex(12));
     cf.detach = o->detach;
     cf.rm = o->rm;
     cf.interactive = !o->detach;
