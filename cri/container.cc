@@ -14,11 +14,13 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
 
 #include "common/fs.h"
+#include "common/unique.h"
 #include "common/log.h"
 #include "cri/log_writer.h"
 #include "runtime/oom_score.h"
@@ -36,22 +38,6 @@ int64_t NowNs() {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
-}
-
-StatusOr<std::string> RandomHex() {
-  unsigned char b[32];
-  int fd = ::open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return ErrnoStatus(errno, "open /dev/urandom");
-  ssize_t n = ::read(fd, b, sizeof b);
-  ::close(fd);
-  if (n != sizeof b) return absl::InternalError("short read from /dev/urandom");
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : b) {
-    out += hex[c >> 4];
-    out += hex[c & 15];
-  }
-  return out;
 }
 
 json ConfigToJson(const ContainerConfig& c) {
@@ -521,7 +507,7 @@ StatusOr<std::string> ContainerManager::Create(const std::string& sandbox_id, co
     }
   }
   ASSIGN_OR_RETURN(Image image, d_.images->Find(cfg.image));
-  ASSIGN_OR_RETURN(std::string id, RandomHex());
+  std::string id = RandomHex(64);
   CriContainer c;
   c.id = id;
   c.sandbox_id = sb.id;
@@ -656,6 +642,10 @@ Status ContainerManager::Remove(const std::string& id_or_prefix) {
   Status s = d_.containers->Delete(kNamespace, id);
   if (!s.ok() && !absl::IsNotFound(s)) return s;
   pumps_.erase(id);
+  {
+    std::lock_guard<std::mutex> sl(stats_mu_);
+    last_cpu_.erase(id);
+  }
   std::error_code ec;
   std::filesystem::remove_all(DirName(IoDir(id)), ec);
   return Status();
@@ -684,6 +674,195 @@ StatusOr<std::vector<CriContainer>> ContainerManager::List(const ContainerFilter
   for (const auto& r : all) {
     auto c = FromRecord(r);
     if (c.ok() && MatchContainer(*c, filter)) out.push_back(std::move(*c));
+  }
+  return out;
+}
+
+namespace {
+
+// Drains an exec's stdout and stderr FIFOs into strings (at most `cap` bytes each) until both
+// reached EOF or `stop` is set.
+void DrainExecOutput(int out, int err, size_t cap, std::string* out_data, std::string* err_data,
+                     const std::atomic<bool>* stop) {
+  int fds[2] = {out, err};
+  std::string* dst[2] = {out_data, err_data};
+  char buf[32768];
+  while ((fds[0] >= 0 || fds[1] >= 0) && !stop->load()) {
+    pollfd p[2];
+    int n = 0, idx[2];
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i] < 0) continue;
+      p[n] = {fds[i], POLLIN, 0};
+      idx[n++] = i;
+    }
+    ::poll(p, n, 200);
+    for (int k = 0; k < n; ++k) {
+      int i = idx[k];
+      for (;;) {
+        ssize_t r = ::read(fds[i], buf, sizeof buf);
+        if (r > 0) {
+          size_t room = cap > dst[i]->size() ? cap - dst[i]->size() : 0;
+          dst[i]->append(buf, std::min(room, static_cast<size_t>(r)));
+          continue;
+        }
+        if (r < 0 && errno == EINTR) continue;
+        if (r == 0) {
+          ::close(fds[i]);
+          fds[i] = -1;
+        }
+        break;
+      }
+    }
+  }
+  for (int fd : fds) {
+    if (fd >= 0) ::close(fd);
+  }
+}
+
+}  // namespace
+
+StatusOr<ContainerManager::ExecResult> ContainerManager::ExecSync(const std::string& id_or_prefix,
+                                                                  const std::vector<std::string>& cmd,
+                                                                  int64_t timeout_s) {
+  if (cmd.empty()) return absl::InvalidArgumentError("cmd must not be empty");
+  ASSIGN_OR_RETURN(std::string id, Resolve(id_or_prefix));
+  ASSIGN_OR_RETURN(metadata::Container r, d_.containers->Get(kNamespace, id));
+  ASSIGN_OR_RETURN(CriContainer c, FromRecord(r));
+  if (c.state != ContainerState::kRunning) {
+    return absl::FailedPreconditionError(StrCat("container ", id, " is not running"));
+  }
+  // The exec runs as the container's own process does (env, cwd, user, capabilities, rlimits,
+  // apparmor/selinux labels), with the command replaced: what containerd's CRI does.
+  nlohmann::json spec = nlohmann::json::parse(r.spec ? r.spec->value : std::string(), nullptr, false);
+  if (!spec.is_object() || !spec.contains("process") || !spec["process"].is_object()) {
+    return absl::InternalError(StrCat("container ", id, " has no process in its spec"));
+  }
+  nlohmann::json process = spec["process"];
+  process["args"] = cmd;
+  process["terminal"] = false;
+  process.erase("consoleSize");
+
+  const std::string exec_id = RandomHex(32);
+  std::string io = IoDir(id);
+  RETURN_IF_ERROR(MkdirAll(io, 0700));
+  const std::string out = StrCat(io, "/", exec_id, "-stdout"), err = StrCat(io, "/", exec_id, "-stderr");
+  int fds[2] = {-1, -1};
+  auto cleanup_files = [&] {
+    for (int& fd : fds) {
+      if (fd >= 0) ::close(fd);
+      fd = -1;
+    }
+    ::unlink(out.c_str());
+    ::unlink(err.c_str());
+  };
+  for (int i = 0; i < 2; ++i) {
+    const std::string& p = i == 0 ? out : err;
+    if (::mkfifo(p.c_str(), 0600) != 0) {
+      Status s = ErrnoStatus(errno, "mkfifo " + p);
+      cleanup_files();
+      return s;
+    }
+    // Read ends open before the shim opens the write ends, so nothing is lost if the process exits
+    // at once.
+    fds[i] = ::open(p.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fds[i] < 0) {
+      Status s = ErrnoStatus(errno, "open " + p);
+      cleanup_files();
+      return s;
+    }
+  }
+  if (Status s = d_.tasks.exec(id, exec_id, process.dump(), out, err); !s.ok()) {
+    cleanup_files();
+    (void)d_.tasks.exec_delete(id, exec_id);
+    return Annotate(s, "failed to exec in container");
+  }
+  ExecResult res;
+  std::atomic<bool> stop{false};
+  std::promise<void> drained;
+  std::future<void> drained_f = drained.get_future();
+  std::thread reader([&, out_fd = fds[0], err_fd = fds[1]] {
+    DrainExecOutput(out_fd, err_fd, kMaxExecOutput, &res.stdout_data, &res.stderr_data, &stop);
+    drained.set_value();
+  });
+  fds[0] = fds[1] = -1;  // the reader owns them now
+  auto code = d_.tasks.exec_wait(id, exec_id, timeout_s > 0 ? timeout_s * 1000 : -1);
+  Status failure;
+  if (absl::IsDeadlineExceeded(code.status())) {
+    Status k = d_.tasks.exec_kill(id, exec_id, SIGKILL);
+    if (!k.ok() && !absl::IsNotFound(k)) {
+      BLOG(Warn) << "cri: kill exec " << exec_id << " in " << id << " after its timeout: " << k;
+    }
+    (void)d_.tasks.exec_wait(id, exec_id, 30000);
+    failure = absl::DeadlineExceededError(StrCat("timeout ", timeout_s, "s exceeded"));
+  } else if (!code.ok()) {
+    failure = Annotate(code.status(), "failed to wait for exec in container");
+  } else {
+    res.exit_code = static_cast<int32_t>(*code);
+  }
+  // The shim closes the FIFOs once it copied the last output; a background child that keeps the
+  // process's stdout open must not hold the call (or this thread) for ever.
+  if (drained_f.wait_for(std::chrono::seconds(5)) != std::future_status::ready) stop = true;
+  reader.join();
+  Status del = d_.tasks.exec_delete(id, exec_id);
+  if (!del.ok() && !absl::IsNotFound(del)) {
+    BLOG(Warn) << "cri: delete exec " << exec_id << " in " << id << ": " << del;
+  }
+  cleanup_files();
+  if (!failure.ok()) return failure;
+  return res;
+}
+
+StatusOr<ContainerManager::StatsSample> ContainerManager::Sample(const CriContainer& c) {
+  if (!d_.tasks.metrics) return absl::UnimplementedError("no task metrics");
+  StatsSample out;
+  out.container = c;
+  ASSIGN_OR_RETURN(out.metrics, d_.tasks.metrics(c.id));
+  {
+    std::lock_guard<std::mutex> l(stats_mu_);
+    auto it = last_cpu_.find(c.id);
+    if (it != last_cpu_.end()) {
+      int64_t dt = out.metrics.timestamp - it->second.first;
+      if (dt > 0 && out.metrics.cpu_usage_ns >= it->second.second) {
+        out.usage_nano_cores = static_cast<uint64_t>(static_cast<double>(out.metrics.cpu_usage_ns - it->second.second) /
+                                                     static_cast<double>(dt) * 1e9);
+      }
+    }
+    if (it == last_cpu_.end() || out.metrics.timestamp > it->second.first) {
+      last_cpu_[c.id] = {out.metrics.timestamp, out.metrics.cpu_usage_ns};
+    }
+  }
+  if (d_.snapshots.usage) {
+    auto u = d_.snapshots.usage(c.id);
+    if (u.ok()) {
+      out.has_writable_layer = true;
+      out.layer_timestamp = NowNs();
+      out.layer_bytes = static_cast<uint64_t>(std::max<int64_t>(u->size, 0));
+      out.layer_inodes = static_cast<uint64_t>(std::max<int64_t>(u->inodes, 0));
+      out.layer_mountpoint = d_.snapshotter_root;
+    }
+  }
+  return out;
+}
+
+StatusOr<ContainerManager::StatsSample> ContainerManager::Stats(const std::string& id_or_prefix) {
+  ASSIGN_OR_RETURN(CriContainer c, Get(id_or_prefix));
+  auto s = Sample(c);
+  if (absl::IsNotFound(s.status())) {
+    return absl::FailedPreconditionError(StrCat("container ", c.id, " has no running task to sample"));
+  }
+  return s;
+}
+
+StatusOr<std::vector<ContainerManager::StatsSample>> ContainerManager::ListStats(const ContainerFilter& filter) {
+  ASSIGN_OR_RETURN(auto all, List(filter));
+  std::vector<StatsSample> out;
+  for (const auto& c : all) {
+    auto s = Sample(c);
+    if (s.ok()) {
+      out.push_back(std::move(*s));
+    } else if (!absl::IsNotFound(s.status())) {
+      BLOG(Debug) << "cri: stats of container " << c.id << ": " << s.status();
+    }
   }
   return out;
 }

@@ -114,6 +114,7 @@ struct ContainerDeps {
   std::string runtime_type = "io.containerd.runc.v2";
   bool restrict_oom_score_adj = false;
   int64_t max_log_line = 16 * 1024;
+  std::string snapshotter_root;  // the writable layers' mountpoint in ContainerStats
 };
 
 class LogPump;
@@ -131,6 +132,34 @@ class ContainerManager {
   Status Remove(const std::string& id);
   StatusOr<CriContainer> Get(const std::string& id);
   StatusOr<std::vector<CriContainer>> List(const ContainerFilter& filter);
+  // ExecSync: runs `cmd` in the running container (its process spec: env, cwd, user,
+  // capabilities; no terminal, no stdin) and returns what it wrote and its exit code. With
+  // `timeout_s` > 0 a process still running then is killed and the call fails with
+  // DeadlineExceeded, as containerd's "timeout exceeded". Each stream keeps at most
+  // kMaxExecOutput bytes (the rest is read and dropped, so the process never blocks on a full pipe).
+  // FailedPrecondition when the container is not running; InvalidArgument for an empty cmd.
+  struct ExecResult {
+    std::string stdout_data, stderr_data;
+    int32_t exit_code = 0;
+  };
+  static constexpr size_t kMaxExecOutput = 16 << 20;
+  StatusOr<ExecResult> ExecSync(const std::string& id, const std::vector<std::string>& cmd, int64_t timeout_s);
+  // ContainerStats / ListContainerStats: a cgroup sample of the container's task and the usage of
+  // its writable layer. usage_nano_cores is the CPU rate since the previous sample of the same
+  // container (0 at the first), as containerd computes it.
+  struct StatsSample {
+    CriContainer container;
+    TaskMetrics metrics;
+    uint64_t usage_nano_cores = 0;
+    bool has_writable_layer = false;
+    int64_t layer_timestamp = 0;
+    uint64_t layer_bytes = 0, layer_inodes = 0;
+    std::string layer_mountpoint;  // the snapshotter's root, as ImageFsInfo's
+  };
+  // NotFound for an unknown container; FailedPrecondition when it has no task to sample.
+  StatusOr<StatsSample> Stats(const std::string& id);
+  // Containers matching the filter (id, sandbox, labels) that have a task to sample.
+  StatusOr<std::vector<StatsSample>> ListStats(const ContainerFilter& filter);
   // Reopens the log file (after kubelet rotated it). FailedPrecondition when not running.
   Status ReopenLog(const std::string& id);
   // Every container of a sandbox: stop (KILL) / remove.
@@ -143,6 +172,7 @@ class ContainerManager {
   StatusOr<std::vector<metadata::Container>> Records();
   StatusOr<CriContainer> FromRecord(const metadata::Container& c);
   StatusOr<std::string> Resolve(const std::string& id_or_prefix);
+  StatusOr<StatsSample> Sample(const CriContainer& c);
   StatusOr<std::string> Spec(const std::string& id, const ContainerConfig& cfg, const Sandbox& sb,
                              const Image& image);
   std::string IoDir(const std::string& id) const;
@@ -151,6 +181,8 @@ class ContainerManager {
   ContainerDeps d_;
   std::mutex mu_;
   std::map<std::string, std::shared_ptr<LogPump>> pumps_;
+  std::mutex stats_mu_;
+  std::map<std::string, std::pair<int64_t, uint64_t>> last_cpu_;  // id -> (timestamp, cpu ns)
 };
 
 std::string EncodeContainer(const CriContainer& c);

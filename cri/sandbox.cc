@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/fs.h"
+#include "common/unique.h"
 #include "common/log.h"
 #include "cri/runtime_status.h"
 #include "runtime/oom_score.h"
@@ -25,22 +26,6 @@ constexpr char kSpecType[] = "types.containerd.io/opencontainers/runtime-spec/1/
 constexpr char kMetadataType[] = "github.com/containerd/containerd/pkg/cri/store/sandbox/Metadata";
 // containerd's sandbox oom_score_adj (kubelet's for the pod infra container).
 constexpr int kSandboxOomScoreAdj = -998;
-
-StatusOr<std::string> RandomId() {
-  unsigned char b[32];
-  int fd = ::open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return ErrnoStatus(errno, "open /dev/urandom");
-  ssize_t n = ::read(fd, b, sizeof b);
-  ::close(fd);
-  if (n != sizeof b) return absl::InternalError("short read from /dev/urandom");
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : b) {
-    out += hex[c >> 4];
-    out += hex[c & 15];
-  }
-  return out;
-}
 
 int64_t NowNs() {
   struct timespec ts;
@@ -274,7 +259,7 @@ StatusOr<std::string> SandboxManager::Run(const SandboxConfig& cfg) {
   }
   ASSIGN_OR_RETURN(std::string image_id, EnsureImage());
   ASSIGN_OR_RETURN(Image image, d_.images->Find(image_id));
-  ASSIGN_OR_RETURN(std::string id, RandomId());
+  std::string id = RandomHex(64);
 
   Sandbox sb;
   sb.id = id;
@@ -317,7 +302,7 @@ StatusOr<std::string> SandboxManager::Run(const SandboxConfig& cfg) {
   RETURN_IF_ERROR(WriteFile(dir + "/hosts", hosts.ok() ? *hosts : "127.0.0.1 localhost\n"));
 
   if (cfg.network != NamespaceMode::kNode) {
-    ASSIGN_OR_RETURN(std::string nsid, RandomId());
+    std::string nsid = RandomHex(64);
     ASSIGN_OR_RETURN(sb.netns, network::CreateNetns(d_.netns_dir, "cni-" + nsid.substr(0, 32)));
   }
   Undo undo_net{[this, &sb] { (void)TeardownNetwork(sb.id, sb.netns); }, &ok};

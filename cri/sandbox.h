@@ -44,8 +44,8 @@
 #include "common/status.h"
 #include "cri/images.h"
 #include "metadata/containers.h"
-#include "network/cni.h"
 #include "snapshotter/snapshotter.h"
+#include "network/cni.h"
 
 namespace berth::cri {
 
@@ -111,6 +111,15 @@ struct TaskState {
   uint32_t exit_status = 0;
   int64_t exited_at = 0;  // ns
 };
+// One cgroup sample of a task in CRI's terms, converted from cgroups v1 or v2 metrics as
+// containerd's CRI does: working set = usage - inactive file (0 when larger), available = limit -
+// working set when a limit below 2^62 is set (else 0), rss = (total_)rss / anon.
+struct TaskMetrics {
+  int64_t timestamp = 0;  // ns since the epoch
+  uint64_t cpu_usage_ns = 0;
+  uint64_t memory_usage = 0, working_set = 0, available = 0, rss = 0, page_faults = 0, major_page_faults = 0;
+};
+
 struct TaskOps {
   // Creates and starts the task of container `c` on `rootfs`; stdio paths may be "" (none).
   std::function<StatusOr<uint32_t>(const metadata::Container& c, const std::vector<snapshotter::Mount>& rootfs,
@@ -123,12 +132,28 @@ struct TaskOps {
   std::function<Status(const std::string& id, int64_t timeout_ms)> wait;
   // Deletes the (stopped) task; OK when there is none.
   std::function<Status(const std::string& id)> remove;
+  // Adds process `exec_id` (an OCI runtime-spec Process as JSON) to the running task `id`, with
+  // stdout and stderr to the given FIFO paths (stdin none), and starts it.
+  std::function<Status(const std::string& id, const std::string& exec_id, const std::string& process_json,
+                       const std::string& stdout_path, const std::string& stderr_path)>
+      exec;
+  // Waits up to `timeout_ms` (< 0: no limit) for the exec to exit: its exit status;
+  // DeadlineExceeded when it did not.
+  std::function<StatusOr<uint32_t>(const std::string& id, const std::string& exec_id, int64_t timeout_ms)> exec_wait;
+  // Signals the exec; NotFound once it exited.
+  std::function<Status(const std::string& id, const std::string& exec_id, int signal)> exec_kill;
+  // Deletes the exited exec; OK when there is none.
+  std::function<Status(const std::string& id, const std::string& exec_id)> exec_delete;
+  // A cgroup sample of the task; NotFound when there is no task, an error once its cgroup is gone.
+  std::function<StatusOr<TaskMetrics>(const std::string& id)> metrics;
 };
 
 struct SnapshotOps {
   std::function<StatusOr<std::vector<snapshotter::Mount>>(const std::string& key, const std::string& parent)> prepare;
   std::function<StatusOr<std::vector<snapshotter::Mount>>(const std::string& key)> mounts;
   std::function<Status(const std::string& key)> remove;  // OK when missing
+  // Bytes and inodes of the snapshot's own (writable) layer.
+  std::function<StatusOr<snapshotter::Usage>(const std::string& key)> usage;
 };
 
 struct SandboxDeps {

@@ -352,11 +352,9 @@ void TaskService::Delete(const task::DeleteRequest& r, Reply<task::DeleteRespons
     return done(st);
   }
   if (!p->is_init()) return FinishDelete(p, std::move(done));
-  for (auto& [id, e] : execs_) {
-    if (e->state() == ProcState::kRunning || e->state() == ProcState::kPaused || e->starting) {
-      return done(absl::FailedPreconditionError(StrCat("exec \"", id, "\" is still running")));
-    }
-  }
+  // Execs whose exit is not reaped yet do not hold the delete back (containerd's shim does not
+  // check them either): once init is gone the kernel (own PID namespace) or our kill --all (shared
+  // one) has killed them, and a health probe racing `rm -f` must not make it fail.
   p->deleting = true;
   MakeRunc().Delete(cfg_.id, /*force=*/p->state() == ProcState::kCreated,
                     [this, alive = std::weak_ptr<bool>(alive_), p, done](Status st) {

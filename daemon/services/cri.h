@@ -14,6 +14,10 @@
 
 namespace berth::daemon {
 
+// A task's cgroups v1 or v2 metrics (a shim Stats answer) in CRI's terms (cri::TaskMetrics).
+StatusOr<cri::TaskMetrics> ConvertCgroupMetrics(const std::string& type_url, const std::string& value,
+                                                int64_t timestamp);
+
 struct CriCore {
   explicit CriCore(Daemon& d);
   Daemon& d;
@@ -83,6 +87,14 @@ class CriRuntimeService final : public ::runtime::v1::RuntimeService::CallbackSe
   grpc::ServerUnaryReactor* ContainerStatus(grpc::CallbackServerContext* ctx,
                                             const ::runtime::v1::ContainerStatusRequest* req,
                                             ::runtime::v1::ContainerStatusResponse* resp) override;
+  grpc::ServerUnaryReactor* ExecSync(grpc::CallbackServerContext* ctx, const ::runtime::v1::ExecSyncRequest* req,
+                                     ::runtime::v1::ExecSyncResponse* resp) override;
+  grpc::ServerUnaryReactor* ContainerStats(grpc::CallbackServerContext* ctx,
+                                           const ::runtime::v1::ContainerStatsRequest* req,
+                                           ::runtime::v1::ContainerStatsResponse* resp) override;
+  grpc::ServerUnaryReactor* ListContainerStats(grpc::CallbackServerContext* ctx,
+                                               const ::runtime::v1::ListContainerStatsRequest* req,
+                                               ::runtime::v1::ListContainerStatsResponse* resp) override;
   grpc::ServerUnaryReactor* ReopenContainerLog(grpc::CallbackServerContext* ctx,
                                                const ::runtime::v1::ReopenContainerLogRequest* req,
                                                ::runtime::v1::ReopenContainerLogResponse* resp) override;

@@ -65,6 +65,35 @@ void Meta(const cri::ContainerConfig& c, rv1::ContainerMetadata* m) {
   m->set_attempt(c.attempt);
 }
 
+void StatsToProto(const cri::ContainerManager::StatsSample& s, rv1::ContainerStats* out) {
+  const cri::CriContainer& c = s.container;
+  auto* a = out->mutable_attributes();
+  a->set_id(c.id);
+  Meta(c.config, a->mutable_metadata());
+  a->mutable_labels()->insert(c.config.labels.begin(), c.config.labels.end());
+  a->mutable_annotations()->insert(c.config.annotations.begin(), c.config.annotations.end());
+  const cri::TaskMetrics& m = s.metrics;
+  auto* cpu = out->mutable_cpu();
+  cpu->set_timestamp(m.timestamp);
+  cpu->mutable_usage_core_nano_seconds()->set_value(m.cpu_usage_ns);
+  cpu->mutable_usage_nano_cores()->set_value(s.usage_nano_cores);
+  auto* mem = out->mutable_memory();
+  mem->set_timestamp(m.timestamp);
+  mem->mutable_working_set_bytes()->set_value(m.working_set);
+  mem->mutable_available_bytes()->set_value(m.available);
+  mem->mutable_usage_bytes()->set_value(m.memory_usage);
+  mem->mutable_rss_bytes()->set_value(m.rss);
+  mem->mutable_page_faults()->set_value(m.page_faults);
+  mem->mutable_major_page_faults()->set_value(m.major_page_faults);
+  if (s.has_writable_layer) {
+    auto* fs = out->mutable_writable_layer();
+    fs->set_timestamp(s.layer_timestamp);
+    fs->mutable_fs_id()->set_mountpoint(s.layer_mountpoint);
+    fs->mutable_used_bytes()->set_value(s.layer_bytes);
+    fs->mutable_inodes_used()->set_value(s.layer_inodes);
+  }
+}
+
 }  // namespace
 
 grpc::ServerUnaryReactor* CriRuntimeService::CreateContainer(grpc::CallbackServerContext* ctx,
@@ -166,6 +195,44 @@ grpc::ServerUnaryReactor* CriRuntimeService::ReopenContainerLog(grpc::CallbackSe
                                                                 rv1::ReopenContainerLogResponse*) {
   return RunUnary(ctx, *c_->d.pool,
                   [this, req]() -> berth::Status { return c_->containers->ReopenLog(req->container_id()); });
+}
+
+grpc::ServerUnaryReactor* CriRuntimeService::ExecSync(grpc::CallbackServerContext* ctx,
+                                                      const rv1::ExecSyncRequest* req, rv1::ExecSyncResponse* resp) {
+  return RunUnary(ctx, *c_->d.pool, [this, req, resp]() -> berth::Status {
+    std::vector<std::string> cmd(req->cmd().begin(), req->cmd().end());
+    ASSIGN_OR_RETURN(auto r, c_->containers->ExecSync(req->container_id(), cmd, req->timeout()));
+    resp->set_stdout(std::move(r.stdout_data));
+    resp->set_stderr(std::move(r.stderr_data));
+    resp->set_exit_code(r.exit_code);
+    return berth::Status();
+  });
+}
+
+grpc::ServerUnaryReactor* CriRuntimeService::ContainerStats(grpc::CallbackServerContext* ctx,
+                                                            const rv1::ContainerStatsRequest* req,
+                                                            rv1::ContainerStatsResponse* resp) {
+  return RunUnary(ctx, *c_->d.pool, [this, req, resp]() -> berth::Status {
+    ASSIGN_OR_RETURN(auto s, c_->containers->Stats(req->container_id()));
+    StatsToProto(s, resp->mutable_stats());
+    return berth::Status();
+  });
+}
+
+grpc::ServerUnaryReactor* CriRuntimeService::ListContainerStats(grpc::CallbackServerContext* ctx,
+                                                                const rv1::ListContainerStatsRequest* req,
+                                                                rv1::ListContainerStatsResponse* resp) {
+  return RunUnary(ctx, *c_->d.pool, [this, req, resp]() -> berth::Status {
+    cri::ContainerFilter f;
+    if (req->has_filter()) {
+      f.id = req->filter().id();
+      f.sandbox_id = req->filter().pod_sandbox_id();
+      f.label_selector.insert(req->filter().label_selector().begin(), req->filter().label_selector().end());
+    }
+    ASSIGN_OR_RETURN(auto all, c_->containers->ListStats(f));
+    for (const auto& s : all) StatsToProto(s, resp->add_stats());
+    return berth::Status();
+  });
 }
 
 }  // namespace berth::daemon

@@ -1,5 +1,7 @@
 // CriCore: the CRI's core objects built over the Daemon (images, sandboxes) and the adapters
 // between them and berthd's stores, puller and task manager.
+#include <time.h>
+
 #include <fstream>
 
 #include "absl/strings/str_split.h"
@@ -7,6 +9,8 @@
 
 #include "common/digest.h"
 #include "common/fs.h"
+#include "containerd/cgroups/v1/metrics.pb.h"
+#include "containerd/cgroups/v2/metrics.pb.h"
 #include "cri/pause_image.h"
 #include "daemon/puller.h"
 #include "daemon/services/cri.h"
@@ -30,7 +34,53 @@ bool IsLocalHost(const std::string& domain) {
   return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
 }
 
+int64_t NowNanos() {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
+}
+
+bool EndsWith(const std::string& s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
 }  // namespace
+
+StatusOr<cri::TaskMetrics> ConvertCgroupMetrics(const std::string& type_url, const std::string& value,
+                                                int64_t timestamp) {
+  // containerd's CRI treats limits at or above 2^62 as "none" (cgroup v1's unlimited is
+  // 0x7ffffffffffff000, v2's "max" is 2^64-1).
+  constexpr uint64_t kMaxMemorySize = uint64_t{1} << 62;
+  cri::TaskMetrics m;
+  m.timestamp = timestamp;
+  uint64_t inactive_file = 0, limit = 0;
+  if (EndsWith(type_url, "io.containerd.cgroups.v1.Metrics")) {
+    io::containerd::cgroups::v1::Metrics v1;
+    if (!v1.ParseFromString(value)) return absl::InternalError("cannot decode cgroups v1 metrics");
+    m.cpu_usage_ns = v1.cpu().usage().total();
+    m.memory_usage = v1.memory().usage().usage();
+    inactive_file = v1.memory().total_inactive_file();
+    limit = v1.memory().usage().limit();
+    m.rss = v1.memory().total_rss();
+    m.page_faults = v1.memory().total_pg_fault();
+    m.major_page_faults = v1.memory().total_pg_maj_fault();
+  } else if (EndsWith(type_url, "io.containerd.cgroups.v2.Metrics")) {
+    io::containerd::cgroups::v2::Metrics v2;
+    if (!v2.ParseFromString(value)) return absl::InternalError("cannot decode cgroups v2 metrics");
+    m.cpu_usage_ns = v2.cpu().usage_usec() * 1000;
+    m.memory_usage = v2.memory().usage();
+    inactive_file = v2.memory().inactive_file();
+    limit = v2.memory().usage_limit();
+    m.rss = v2.memory().anon();
+    m.page_faults = v2.memory().pgfault();
+    m.major_page_faults = v2.memory().pgmajfault();
+  } else {
+    return absl::UnimplementedError(StrCat("unknown metrics type ", type_url));
+  }
+  m.working_set = inactive_file < m.memory_usage ? m.memory_usage - inactive_file : 0;
+  m.available = limit > 0 && limit < kMaxMemorySize && limit > m.working_set ? limit - m.working_set : 0;
+  return m;
+}
 
 CriCore::CriCore(Daemon& dd) : d(dd) {
   cri::ImageManager::Deps deps;
@@ -99,6 +149,10 @@ CriCore::CriCore(Daemon& dd) : d(dd) {
     d.gc->Schedule();
     return s;
   };
+  sd.snapshots.usage = [ss](const std::string& key) -> StatusOr<snapshotter::Usage> {
+    if (!ss) return absl::FailedPreconditionError("the CRI snapshotter is not loaded");
+    return ss->GetUsage(cri::kNamespace, key);
+  };
   sd.tasks.start = [this](const metadata::Container& c, const std::vector<snapshotter::Mount>& rootfs,
                           const std::string& out, const std::string& err) -> StatusOr<uint32_t> {
     runtime::CreateTaskParams p = ContainerTaskParams(cri::kNamespace, c);
@@ -150,6 +204,54 @@ CriCore::CriCore(Daemon& dd) : d(dd) {
     if (absl::IsNotFound(r.status())) return Status();
     return r.status();
   };
+  sd.tasks.exec = [this](const std::string& id, const std::string& exec_id, const std::string& process_json,
+                         const std::string& out, const std::string& err) -> Status {
+    ASSIGN_OR_RETURN(auto t, d.tasks->Get(cri::kNamespace, id));
+    shim::ExecProcessRequest req;
+    req.set_id(id);
+    req.set_exec_id(exec_id);
+    req.set_terminal(false);
+    req.set_stdout(out);
+    req.set_stderr(err);
+    req.mutable_spec()->set_type_url("types.containerd.io/opencontainers/runtime-spec/1/Process");
+    req.mutable_spec()->set_value(process_json);
+    RETURN_IF_ERROR(t->shim().Call<google::protobuf::Empty>("Exec", req).status());
+    return StartTaskProcess(*t, exec_id).status();
+  };
+  sd.tasks.exec_wait = [this](const std::string& id, const std::string& exec_id,
+                              int64_t timeout_ms) -> StatusOr<uint32_t> {
+    ASSIGN_OR_RETURN(auto t, d.tasks->Get(cri::kNamespace, id));
+    shim::WaitRequest req;
+    req.set_id(id);
+    req.set_exec_id(exec_id);
+    ASSIGN_OR_RETURN(auto r, t->shim().Call<shim::WaitResponse>(
+                                 "Wait", req, std::chrono::milliseconds(timeout_ms > 0 ? timeout_ms : 0)));
+    return r.exit_status();
+  };
+  sd.tasks.exec_kill = [this](const std::string& id, const std::string& exec_id, int signal) -> Status {
+    ASSIGN_OR_RETURN(auto t, d.tasks->Get(cri::kNamespace, id));
+    shim::KillRequest req;
+    req.set_id(id);
+    req.set_exec_id(exec_id);
+    req.set_signal(static_cast<uint32_t>(signal));
+    return t->shim().Call<google::protobuf::Empty>("Kill", req).status();
+  };
+  sd.tasks.exec_delete = [this](const std::string& id, const std::string& exec_id) -> Status {
+    ASSIGN_OR_RETURN(auto t, d.tasks->Get(cri::kNamespace, id));
+    shim::DeleteRequest req;
+    req.set_id(id);
+    req.set_exec_id(exec_id);
+    auto r = t->shim().Call<shim::DeleteResponse>("Delete", req);
+    if (absl::IsNotFound(r.status())) return Status();
+    return r.status();
+  };
+  sd.tasks.metrics = [this](const std::string& id) -> StatusOr<cri::TaskMetrics> {
+    ASSIGN_OR_RETURN(auto t, d.tasks->Get(cri::kNamespace, id));
+    shim::StatsRequest req;
+    req.set_id(id);
+    ASSIGN_OR_RETURN(auto r, t->shim().Call<shim::StatsResponse>("Stats", req, std::chrono::seconds(10)));
+    return ConvertCgroupMetrics(r.stats().type_url(), r.stats().value(), NowNanos());
+  };
   sd.stop_containers = [this](const std::string& id) { return containers->StopAll(id); };
   sd.remove_containers = [this](const std::string& id) { return containers->RemoveAll(id); };
   cri::ContainerDeps cd;
@@ -162,6 +264,7 @@ CriCore::CriCore(Daemon& dd) : d(dd) {
   cd.runtime_type = sd.runtime_type;
   cd.restrict_oom_score_adj = sd.restrict_oom_score_adj;
   cd.max_log_line = d.config.cri.max_container_log_line_size;
+  cd.snapshotter_root = JoinPath(d.config.root, "io.containerd.snapshotter.v1." + cd.snapshotter);
   sandboxes = std::make_unique<cri::SandboxManager>(std::move(sd));
   cd.sandboxes = sandboxes.get();
   containers = std::make_unique<cri::ContainerManager>(std::move(cd));

@@ -207,6 +207,59 @@ for pair in "$SOCK ${CT_A[b]}" "$CD_SOCK ${CT_A[c]}"; do
   assert_eq "$(jq -r '.Spec.annotations["io.kubernetes.cri.container-name"]' <<<"$info")" web "container-name on $1"
 done
 
+log "ExecSync: output, stderr, exit code, env and cwd of the container, timeout, big output; alike on both"
+code_of() { awk 'NR==1{print $1}'; }  # the gRPC code berth-cri-test prints on failure
+eproj='{stdout: (.stdout // "" | @base64d), stderr: (.stderr // "" | @base64d), exit_code: (.exit_code // 0)}'
+exec_cmd='["sh","-c","echo out; echo err >&2; pwd; id -u; echo $PEER; exit 3"]'
+for pair in "b $SOCK ${CT_B[b]}" "c $CD_SOCK ${CT_B[c]}"; do
+  set -- $pair
+  r=$("$CRI_TOOL" "$2" ExecSync "{\"container_id\":\"$3\",\"cmd\":$exec_cmd,\"timeout\":10}" 2>&1) ||
+    fail "[$1] ExecSync: $r"
+  printf -v want '{"exit_code":3,"stderr":"err\\n","stdout":"out\\n/tmp\\n0\\n%s\\n"}' "${IP_A[$1]}"
+  assert_eq "$(jq -cS "$eproj" <<<"$r")" "$want" "[$1] ExecSync stdout, stderr and exit code"
+  r=$("$CRI_TOOL" "$2" ExecSync "{\"container_id\":\"$3\",\"cmd\":[\"sh\",\"-c\",\"yes abcdefg | head -c 300000\"]}" 2>&1) ||
+    fail "[$1] ExecSync big output: $r"
+  assert_eq "$(jq -r '.stdout | @base64d | length' <<<"$r")" 300000 "[$1] 300000 bytes of output, more than a pipe holds"
+  t0=$(date +%s)
+  r=$("$CRI_TOOL" "$2" ExecSync "{\"container_id\":\"$3\",\"cmd\":[\"sleep\",\"60\"],\"timeout\":1}" 2>&1) &&
+    fail "[$1] ExecSync past its timeout succeeded: $r"
+  assert_eq "$(code_of <<<"$r")" 4 "[$1] ExecSync past its timeout: DeadlineExceeded ($r)"
+  (($(date +%s) - t0 < 50)) || fail "[$1] the timed-out exec was not killed"
+  wait_for 10 bash -c "! ps -eo args | grep -qx 'sleep 60'" || fail "[$1] the timed-out exec is still running"
+  r=$("$CRI_TOOL" "$2" ExecSync '{"container_id":"no-such-container","cmd":["true"]}' 2>&1) && fail "[$1] ExecSync of nothing: $r"
+  assert_eq "$(code_of <<<"$r")" 5 "[$1] ExecSync of an unknown container: NotFound ($r)"
+done
+assert_eq "$(ls "$STATE/io.containerd.grpc.v1.cri/containers/${CT_B[b]}/io" | grep -vc -- "^${CT_B[b]}-" || true)" 0 \
+  "no exec FIFOs left behind"
+
+log "ContainerStats and ListContainerStats: attributes alike on both, cgroup figures and the writable layer"
+num() { jq -r "($1 // \"0\") | tonumber"; }
+stproj='[.stats[]? | {metadata: .attributes.metadata, labels: .attributes.labels,
+  cpu: ((.cpu.usage_core_nano_seconds.value // "0" | tonumber) > 0),
+  mem: ((.memory.working_set_bytes.value // "0" | tonumber) > 0),
+  usage: ((.memory.usage_bytes.value // "0" | tonumber) > 0)}] | sort_by(.metadata.name)'
+for f in '{}' '{"filter":{"label_selector":{"c":"web"}}}'; do
+  assert_eq "$(bcri ListContainerStats "$f" | jq -cS "$stproj")" "$(ccri ListContainerStats "$f" | jq -cS "$stproj")" \
+    "ListContainerStats $f"
+done
+assert_eq "$(bcri ListContainerStats "{\"filter\":{\"pod_sandbox_id\":\"${POD_B[b]}\"}}" | jq -r '[.stats[].attributes.id] | join(",")')" \
+  "${CT_B[b]}" "ListContainerStats by pod"
+s1=$(bcri ContainerStatus "{\"container_id\":\"${CT_B[b]}\"}" >/dev/null && bcri ContainerStats "{\"container_id\":\"${CT_B[b]}\"}")
+sleep 1
+s2=$(bcri ContainerStats "{\"container_id\":\"${CT_B[b]}\"}")
+assert_eq "$(jq -r .stats.attributes.id <<<"$s2")" "${CT_B[b]}" "ContainerStats id"
+(($(num .stats.cpu.usage_core_nano_seconds.value <<<"$s2") >= $(num .stats.cpu.usage_core_nano_seconds.value <<<"$s1"))) ||
+  fail "CPU time went back: $s1 / $s2"
+(($(num .stats.cpu.timestamp <<<"$s2") > $(num .stats.cpu.timestamp <<<"$s1"))) || fail "stats timestamps"
+jq -e '.stats.cpu.usage_nano_cores.value != null' <<<"$s2" >/dev/null || fail "no usage_nano_cores: $s2"
+(($(num .stats.memory.usage_bytes.value <<<"$s2") >= $(num .stats.memory.working_set_bytes.value <<<"$s2"))) ||
+  fail "working set above usage: $s2"
+assert_eq "$(jq -r '.stats.writable_layer.fs_id.mountpoint' <<<"$s2")" "$ROOT/io.containerd.snapshotter.v1.overlayfs" \
+  "the writable layer's mountpoint is the snapshotter's root, as ImageFsInfo's"
+(($(num .stats.writable_layer.inodes_used.value <<<"$s2") >= 1)) || fail "writable layer inodes: $s2"
+r=$(bcri ContainerStats '{"container_id":"no-such-container"}' 2>&1) && fail "stats of nothing: $r"
+assert_eq "$(code_of <<<"$r")" 5 "ContainerStats of an unknown container: NotFound ($r)"
+
 log "berthd SIGKILL and restart: pods and containers running with the same IPs, logs still flowing"
 before_a=$(bcri PodSandboxStatus "{\"pod_sandbox_id\":\"${POD_A[b]}\"}" | jq -cS '.status | {id, network, state}')
 before_b=$(bcri PodSandboxStatus "{\"pod_sandbox_id\":\"${POD_B[b]}\"}" | jq -cS '.status | {id, network, state}')
