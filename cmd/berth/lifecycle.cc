@@ -60,12 +60,16 @@ Status StopContainer(const Globals& g, const std::string& arg, int sig, int grac
       google::protobuf::Empty empty;
       (void)stub->Resume(ctx.get(), req, &empty);
     }
-    RETURN_IF_ERROR(Signal(g, c.id(), sig));
+    // NotFound: it exited (or its task went) between the listing and the signal; stopped it is.
+    Status sent = Signal(g, c.id(), sig);
+    if (!sent.ok() && !absl::IsNotFound(sent)) return sent;
     auto exit = WaitProcess(g, c.id(), "", int64_t{grace_seconds} * 1000);
     if (absl::IsDeadlineExceeded(exit.status())) {
-      RETURN_IF_ERROR(Signal(g, c.id(), SIGKILL));
+      sent = Signal(g, c.id(), SIGKILL);
+      if (!sent.ok() && !absl::IsNotFound(sent)) return sent;
       exit = WaitProcess(g, c.id(), "", 30000);
     }
+    if (absl::IsNotFound(exit.status())) return Status();  // the task is gone already
     RETURN_IF_ERROR(exit.status());
     return DeleteTaskKeepExit(g, c.id(), *exit);
   }
