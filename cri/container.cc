@@ -812,6 +812,44 @@ StatusOr<ContainerManager::ExecResult> ContainerManager::ExecSync(const std::str
   return res;
 }
 
+Status ContainerManager::UpdateResources(const std::string& id_or_prefix, const ResourceUpdate& u) {
+  ASSIGN_OR_RETURN(std::string id, Resolve(id_or_prefix));
+  std::lock_guard<std::mutex> l(mu_);  // not concurrently with Start or another update
+  ASSIGN_OR_RETURN(metadata::Container r, d_.containers->Get(kNamespace, id));
+  ASSIGN_OR_RETURN(CriContainer c, FromRecord(r));
+  if (!r.spec) return absl::InternalError(StrCat("container ", id, " has no spec"));
+  nlohmann::json spec = nlohmann::json::parse(r.spec->value, nullptr, false);
+  if (!spec.is_object()) return absl::InternalError(StrCat("container ", id, " has a bad spec"));
+  nlohmann::json& res = spec["linux"]["resources"];
+  if (u.cpu_period != 0) res["cpu"]["period"] = u.cpu_period;
+  if (u.cpu_quota != 0) res["cpu"]["quota"] = u.cpu_quota;
+  if (u.cpu_shares != 0) res["cpu"]["shares"] = u.cpu_shares;
+  if (!u.cpuset_cpus.empty()) res["cpu"]["cpus"] = u.cpuset_cpus;
+  if (!u.cpuset_mems.empty()) res["cpu"]["mems"] = u.cpuset_mems;
+  if (u.memory_limit != 0) res["memory"]["limit"] = u.memory_limit;
+  if (u.memory_swap_limit != 0) res["memory"]["swap"] = u.memory_swap_limit;
+  for (const auto& [k, v] : u.unified) res["unified"][k] = v;
+  const metadata::Container before = r;
+  r.spec->value = spec.dump();
+  c.config.cpu_period = u.cpu_period != 0 ? u.cpu_period : c.config.cpu_period;
+  c.config.cpu_quota = u.cpu_quota != 0 ? u.cpu_quota : c.config.cpu_quota;
+  c.config.cpu_shares = u.cpu_shares != 0 ? u.cpu_shares : c.config.cpu_shares;
+  c.config.memory_limit = u.memory_limit != 0 ? u.memory_limit : c.config.memory_limit;
+  if (!u.cpuset_cpus.empty()) c.config.cpuset_cpus = u.cpuset_cpus;
+  if (!u.cpuset_mems.empty()) c.config.cpuset_mems = u.cpuset_mems;
+  r.extensions[kContainerMetadataExtension] = metadata::AnyValue{kMetadataType, EncodeContainer(c)};
+  const std::vector<std::string> paths = {"spec", StrCat("extensions.", kContainerMetadataExtension)};
+  RETURN_IF_ERROR(d_.containers->Update(kNamespace, r, paths).status());
+  if (c.state != ContainerState::kRunning) return Status();
+  Status st = d_.tasks.update(id, res.dump());
+  if (st.ok() || absl::IsNotFound(st)) return Status();
+  // The task kept its old limits: so does the record.
+  if (Status back = d_.containers->Update(kNamespace, before, paths).status(); !back.ok()) {
+    BLOG(Warn) << "cri: restore the spec of " << id << " after a failed update: " << back;
+  }
+  return Annotate(st, "failed to update resources");
+}
+
 StatusOr<ContainerManager::StatsSample> ContainerManager::Sample(const CriContainer& c) {
   if (!d_.tasks.metrics) return absl::UnimplementedError("no task metrics");
   StatsSample out;

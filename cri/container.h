@@ -144,6 +144,17 @@ class ContainerManager {
   };
   static constexpr size_t kMaxExecOutput = 16 << 20;
   StatusOr<ExecResult> ExecSync(const std::string& id, const std::vector<std::string>& cmd, int64_t timeout_s);
+  // UpdateContainerResources, as containerd's CRI: the set (non-zero) values replace the spec's
+  // (cpu period, quota, shares, cpuset, memory limit, memory+swap limit, unified) and the
+  // container record keeps them (a created container starts with them); a running task is
+  // updated through runc update, and the spec is restored when that fails. A task that exited
+  // meanwhile is not an error.
+  struct ResourceUpdate {
+    int64_t cpu_period = 0, cpu_quota = 0, cpu_shares = 0, memory_limit = 0, memory_swap_limit = 0;
+    std::string cpuset_cpus, cpuset_mems;
+    std::map<std::string, std::string> unified;
+  };
+  Status UpdateResources(const std::string& id, const ResourceUpdate& update);
   // ContainerStats / ListContainerStats: a cgroup sample of the container's task and the usage of
   // its writable layer. usage_nano_cores is the CPU rate since the previous sample of the same
   // container (0 at the first), as containerd computes it.

@@ -144,6 +144,8 @@ struct TaskOps {
   std::function<Status(const std::string& id, const std::string& exec_id, int signal)> exec_kill;
   // Deletes the exited exec; OK when there is none.
   std::function<Status(const std::string& id, const std::string& exec_id)> exec_delete;
+  // Applies `resources_json` (an OCI LinuxResources) to the running task (runc update).
+  std::function<Status(const std::string& id, const std::string& resources_json)> update;
   // A cgroup sample of the task; NotFound when there is no task, an error once its cgroup is gone.
   std::function<StatusOr<TaskMetrics>(const std::string& id)> metrics;
 };

@@ -89,6 +89,9 @@ class CriRuntimeService final : public ::runtime::v1::RuntimeService::CallbackSe
                                             ::runtime::v1::ContainerStatusResponse* resp) override;
   grpc::ServerUnaryReactor* ExecSync(grpc::CallbackServerContext* ctx, const ::runtime::v1::ExecSyncRequest* req,
                                      ::runtime::v1::ExecSyncResponse* resp) override;
+  grpc::ServerUnaryReactor* UpdateContainerResources(grpc::CallbackServerContext* ctx,
+                                                     const ::runtime::v1::UpdateContainerResourcesRequest* req,
+                                                     ::runtime::v1::UpdateContainerResourcesResponse* resp) override;
   grpc::ServerUnaryReactor* ContainerStats(grpc::CallbackServerContext* ctx,
                                            const ::runtime::v1::ContainerStatsRequest* req,
                                            ::runtime::v1::ContainerStatsResponse* resp) override;

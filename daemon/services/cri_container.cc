@@ -235,4 +235,22 @@ grpc::ServerUnaryReactor* CriRuntimeService::ListContainerStats(grpc::CallbackSe
   });
 }
 
+grpc::ServerUnaryReactor* CriRuntimeService::UpdateContainerResources(
+    grpc::CallbackServerContext* ctx, const rv1::UpdateContainerResourcesRequest* req,
+    rv1::UpdateContainerResourcesResponse*) {
+  return RunUnary(ctx, *c_->d.pool, [this, req]() -> berth::Status {
+    cri::ContainerManager::ResourceUpdate u;
+    const auto& r = req->linux();
+    u.cpu_period = r.cpu_period();
+    u.cpu_quota = r.cpu_quota();
+    u.cpu_shares = r.cpu_shares();
+    u.memory_limit = r.memory_limit_in_bytes();
+    u.memory_swap_limit = r.memory_swap_limit_in_bytes();
+    u.cpuset_cpus = r.cpuset_cpus();
+    u.cpuset_mems = r.cpuset_mems();
+    u.unified.insert(r.unified().begin(), r.unified().end());
+    return c_->containers->UpdateResources(req->container_id(), u);
+  });
+}
+
 }  // namespace berth::daemon

@@ -245,6 +245,14 @@ CriCore::CriCore(Daemon& dd) : d(dd) {
     if (absl::IsNotFound(r.status())) return Status();
     return r.status();
   };
+  sd.tasks.update = [this](const std::string& id, const std::string& resources_json) -> Status {
+    ASSIGN_OR_RETURN(auto t, d.tasks->Get(cri::kNamespace, id));
+    shim::UpdateTaskRequest req;
+    req.set_id(id);
+    req.mutable_resources()->set_type_url("types.containerd.io/opencontainers/runtime-spec/1/LinuxResources");
+    req.mutable_resources()->set_value(resources_json);
+    return t->shim().Call<google::protobuf::Empty>("Update", req).status();
+  };
   sd.tasks.metrics = [this](const std::string& id) -> StatusOr<cri::TaskMetrics> {
     ASSIGN_OR_RETURN(auto t, d.tasks->Get(cri::kNamespace, id));
     shim::StatsRequest req;

@@ -260,6 +260,34 @@ assert_eq "$(jq -r '.stats.writable_layer.fs_id.mountpoint' <<<"$s2")" "$ROOT/io
 r=$(bcri ContainerStats '{"container_id":"no-such-container"}' 2>&1) && fail "stats of nothing: $r"
 assert_eq "$(code_of <<<"$r")" 5 "ContainerStats of an unknown container: NotFound ($r)"
 
+log "UpdateContainerResources: the spec and the running task's cgroup change alike on both"
+rproj='.Spec.linux.resources | {cpu: (.cpu | {quota, period, shares}), memory: (.memory | {limit})}'
+upd='"linux":{"cpu_period":100000,"cpu_quota":50000,"cpu_shares":512,"memory_limit_in_bytes":67108864}'
+for pair in "b $SOCK ${CT_B[b]}" "c $CD_SOCK ${CT_B[c]}"; do
+  set -- $pair
+  r=$("$CRI_TOOL" "$2" UpdateContainerResources "{\"container_id\":\"$3\",$upd}" 2>&1) || fail "[$1] update: $r"
+done
+assert_eq "$(ctr --address "$SOCK" -n k8s.io containers info "${CT_B[b]}" | jq -cS "$rproj")" \
+  "$(ctr --address "$CD_SOCK" -n k8s.io containers info "${CT_B[c]}" | jq -cS "$rproj")" "the updated spec"
+assert_eq "$(ctr --address "$SOCK" -n k8s.io containers info "${CT_B[b]}" | jq -r '.Spec.linux.resources.memory.limit')" \
+  67108864 "the memory limit in the spec"
+cgroup_file() {  # PID CONTROLLER FILE(v1) FILE(v2): the value in the process's own cgroup
+  local pid=$1 line
+  if [[ -f /sys/fs/cgroup/cgroup.controllers ]]; then
+    line=$(grep '^0::' "/proc/$pid/cgroup"); cat "/sys/fs/cgroup${line#0::}/$4"
+  else
+    line=$(grep -E "^[0-9]+:([^:]*,)?$2(,[^:]*)?:" "/proc/$pid/cgroup"); cat "/sys/fs/cgroup/$2${line##*:}/$3"
+  fi
+}
+for pair in "b $SOCK ${CT_B[b]}" "c $CD_SOCK ${CT_B[c]}"; do
+  set -- $pair
+  pid=$("$CRI_TOOL" "$2" ContainerStatus "{\"container_id\":\"$3\",\"verbose\":true}" | jq -r '.info.info | fromjson | .pid')
+  assert_eq "$(cgroup_file "$pid" memory memory.limit_in_bytes memory.max)" 67108864 "[$1] the task's memory limit"
+  assert_contains "$(cgroup_file "$pid" cpu cpu.cfs_quota_us cpu.max)" 50000 "[$1] the task's CPU quota"
+done
+r=$(bcri UpdateContainerResources '{"container_id":"no-such-container","linux":{"cpu_shares":2}}' 2>&1) && fail "update of nothing: $r"
+assert_eq "$(code_of <<<"$r")" 5 "UpdateContainerResources of an unknown container: NotFound ($r)"
+
 log "berthd SIGKILL and restart: pods and containers running with the same IPs, logs still flowing"
 before_a=$(bcri PodSandboxStatus "{\"pod_sandbox_id\":\"${POD_A[b]}\"}" | jq -cS '.status | {id, network, state}')
 before_b=$(bcri PodSandboxStatus "{\"pod_sandbox_id\":\"${POD_B[b]}\"}" | jq -cS '.status | {id, network, state}')
