@@ -1,6 +1,9 @@
 #include "metadata/db.h"
 
+#include <fcntl.h>
+#include <sys/statvfs.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "metadata/schema.h"
 
@@ -152,7 +155,35 @@ StatusOr<std::unique_ptr<Db>> Db::Open(const std::string& path) {
   RETURN_IF_ERROR(Annotate(tx.Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"),
                            "open " + path));
   RETURN_IF_ERROR(Annotate(db->Migrate(), "migrate " + path));
+  if (path != ":memory:" && !path.empty()) {
+    db->reserve_path_ = path + ".reserve";
+    db->BalanceReserve(false);
+  }
   return db;
+}
+
+void Db::BalanceReserve(bool before_write) {
+  if (reserve_path_.empty()) return;
+  struct statvfs fs;
+  const size_t slash = reserve_path_.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : reserve_path_.substr(0, slash + 1);
+  if (::statvfs(dir.c_str(), &fs) != 0) return;
+  const int64_t free_bytes = static_cast<int64_t>(fs.f_bavail) * static_cast<int64_t>(fs.f_frsize);
+  const bool have = ::access(reserve_path_.c_str(), F_OK) == 0;
+  if (before_write && have && free_bytes < kReserveBytes) {
+    ::unlink(reserve_path_.c_str());
+    return;
+  }
+  if (!have && free_bytes >= kReserveBytes * 16) {
+    int fd = ::open(reserve_path_.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) return;
+    if (::posix_fallocate(fd, 0, kReserveBytes) != 0) {
+      ::close(fd);
+      ::unlink(reserve_path_.c_str());
+      return;
+    }
+    ::close(fd);
+  }
 }
 
 Db::~Db() { sqlite3_close(db_); }
@@ -181,11 +212,13 @@ Status Db::Migrate() {
 
 Status Db::Update(const std::function<Status(Tx&)>& fn) {
   std::lock_guard<std::mutex> l(mu_);
+  BalanceReserve(true);
   Tx tx(db_);
   RETURN_IF_ERROR(tx.Exec("BEGIN IMMEDIATE"));
   Status s = fn(tx);
   if (s.ok()) s = tx.Exec("COMMIT");
   if (!s.ok()) (void)tx.Exec("ROLLBACK");
+  if (s.ok()) BalanceReserve(false);
   return s;
 }
 

@@ -84,7 +84,13 @@ class Db {
   ~Db();
 
   // Runs `fn` in a write transaction; commits when it returns OK, rolls back otherwise.
+  //
+  // Disk full: next to the database a reserve file holds kReserveBytes. When the filesystem has
+  // less than that free, the reserve is released before the transaction, so that deletes (the way
+  // out of a full disk: a client removing what a failed unpack left) still commit; it is taken
+  // again once kReserveBytes * 16 are free.
   Status Update(const std::function<Status(Tx&)>& fn);
+  static constexpr int64_t kReserveBytes = 1 << 20;
   // Runs `fn` in a read transaction.
   Status View(const std::function<Status(Tx&)>& fn);
 
@@ -93,10 +99,12 @@ class Db {
  private:
   explicit Db(sqlite3* db) : db_(db) {}
   Status Migrate();
+  void BalanceReserve(bool before_write);
 
   sqlite3* db_;
   std::mutex mu_;
   int version_ = 0;
+  std::string reserve_path_;  // "" for an in-memory database
 };
 
 // Timestamps are stored as nanoseconds since the Unix epoch.
