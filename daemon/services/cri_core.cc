@@ -1,9 +1,8 @@
 // CriCore: the CRI's core objects built over the Daemon (images, sandboxes) and the adapters
 // between them and berthd's stores, puller and task manager.
-#include <time.h>
-
 #include <fstream>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
 #include "common/log.h"
 
@@ -34,16 +33,6 @@ bool IsLocalHost(const std::string& domain) {
   return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
 }
 
-int64_t NowNanos() {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
-}
-
-bool EndsWith(const std::string& s, std::string_view suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
 }  // namespace
 
 StatusOr<cri::TaskMetrics> ConvertCgroupMetrics(const std::string& type_url, const std::string& value,
@@ -54,7 +43,7 @@ StatusOr<cri::TaskMetrics> ConvertCgroupMetrics(const std::string& type_url, con
   cri::TaskMetrics m;
   m.timestamp = timestamp;
   uint64_t inactive_file = 0, limit = 0;
-  if (EndsWith(type_url, "io.containerd.cgroups.v1.Metrics")) {
+  if (absl::EndsWith(type_url, "io.containerd.cgroups.v1.Metrics")) {
     io::containerd::cgroups::v1::Metrics v1;
     if (!v1.ParseFromString(value)) return absl::InternalError("cannot decode cgroups v1 metrics");
     m.cpu_usage_ns = v1.cpu().usage().total();
@@ -64,7 +53,7 @@ StatusOr<cri::TaskMetrics> ConvertCgroupMetrics(const std::string& type_url, con
     m.rss = v1.memory().total_rss();
     m.page_faults = v1.memory().total_pg_fault();
     m.major_page_faults = v1.memory().total_pg_maj_fault();
-  } else if (EndsWith(type_url, "io.containerd.cgroups.v2.Metrics")) {
+  } else if (absl::EndsWith(type_url, "io.containerd.cgroups.v2.Metrics")) {
     io::containerd::cgroups::v2::Metrics v2;
     if (!v2.ParseFromString(value)) return absl::InternalError("cannot decode cgroups v2 metrics");
     m.cpu_usage_ns = v2.cpu().usage_usec() * 1000;
@@ -258,7 +247,7 @@ CriCore::CriCore(Daemon& dd) : d(dd) {
     shim::StatsRequest req;
     req.set_id(id);
     ASSIGN_OR_RETURN(auto r, t->shim().Call<shim::StatsResponse>("Stats", req, std::chrono::seconds(10)));
-    return ConvertCgroupMetrics(r.stats().type_url(), r.stats().value(), NowNanos());
+    return ConvertCgroupMetrics(r.stats().type_url(), r.stats().value(), metadata::NowNanos());
   };
   sd.stop_containers = [this](const std::string& id) { return containers->StopAll(id); };
   sd.remove_containers = [this](const std::string& id) { return containers->RemoveAll(id); };
